@@ -1,0 +1,41 @@
+"""Byte-exact BLE device profiles by name: witmotion, movesense, thingy52, backspotter."""
+
+from __future__ import annotations
+
+from sensor.profiles.base import (
+    DecodedFrame,
+    Decoder,
+    DecoderStats,
+    DeviceClock,
+    DeviceCommand,
+    Encoder,
+    GattWrite,
+    Profile,
+)
+from sensor.profiles.witmotion import WITMOTION
+
+#: Every supported profile by name.
+PROFILES: dict[str, Profile] = {profile.name: profile for profile in (WITMOTION,)}
+
+
+def get_profile(name: str) -> Profile:
+    """The profile called ``name``; ``KeyError`` names the known ones."""
+    try:
+        return PROFILES[name.lower()]
+    except KeyError:
+        known = ", ".join(sorted(PROFILES))
+        raise KeyError(f"unknown device profile {name!r}; known profiles: {known}") from None
+
+
+__all__ = [
+    "PROFILES",
+    "DecodedFrame",
+    "Decoder",
+    "DecoderStats",
+    "DeviceClock",
+    "DeviceCommand",
+    "Encoder",
+    "GattWrite",
+    "Profile",
+    "get_profile",
+]
