@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sensor.profiles.backspotter import BACKSPOTTER
 from sensor.profiles.base import (
     DecodedFrame,
     Decoder,
@@ -12,10 +13,14 @@ from sensor.profiles.base import (
     GattWrite,
     Profile,
 )
+from sensor.profiles.movesense import MOVESENSE
+from sensor.profiles.thingy52 import THINGY52
 from sensor.profiles.witmotion import WITMOTION
 
 #: Every supported profile by name.
-PROFILES: dict[str, Profile] = {profile.name: profile for profile in (WITMOTION,)}
+PROFILES: dict[str, Profile] = {
+    profile.name: profile for profile in (WITMOTION, MOVESENSE, THINGY52, BACKSPOTTER)
+}
 
 
 def get_profile(name: str) -> Profile:
