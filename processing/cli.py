@@ -13,6 +13,7 @@ from collections.abc import Sequence
 COMMAND_MODULES = (
     "analyze",
     "evaluate",
+    "decode",
 )
 
 

@@ -52,7 +52,8 @@ class DecodedFrame:
     ``sequence`` is the raw packet counter as sent (wraps at ``Profile.sequence_modulus``),
     ``device_ticks`` the raw device clock of the first sample (wraps at
     ``Profile.clock.modulus``), ``sample_period_s`` the spacing the packet states; each is
-    ``None`` when the device does not send it.
+    ``None`` when the device does not send it. ``fingerprint`` identifies the payload bytes
+    (for spotting notifications delivered twice) on profiles with neither counter nor clock.
     """
 
     accel_mps2: FloatArray
@@ -61,6 +62,7 @@ class DecodedFrame:
     sequence: int | None = None
     device_ticks: int | None = None
     sample_period_s: float | None = None
+    fingerprint: int | None = None
 
     @property
     def n_samples(self) -> int:

@@ -78,7 +78,9 @@ class Thingy52Decoder(Decoder):
         if len(payload) != RAW_BYTES:
             return self.reject(payload)
         values = np.frombuffer(payload, dtype="<i2").reshape(1, 9) * _SCALE_SI
-        return DecodedFrame(values[:, 0:3], values[:, 3:6], values[:, 6:9])
+        return DecodedFrame(
+            values[:, 0:3], values[:, 3:6], values[:, 6:9], fingerprint=hash(payload)
+        )
 
 
 def _firmware_counts(values: FloatArray, fraction_bits: int) -> NDArray[np.int16]:

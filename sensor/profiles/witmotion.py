@@ -135,7 +135,7 @@ def _bodies_to_samples(bodies: bytes) -> DecodedFrame:
     raw = np.frombuffer(bodies, dtype="<i2").reshape(-1, 9)
     accel = raw[:, 0:3] * _ACCEL_MPS2_PER_LSB
     gyro = raw[:, 3:6] * _GYRO_RPS_PER_LSB
-    return DecodedFrame(accel, gyro)
+    return DecodedFrame(accel, gyro, fingerprint=hash(bodies))
 
 
 class WitMotionEncoder(Encoder):
