@@ -202,7 +202,7 @@ class BackspotterProfile(Profile):
         *,
         first_sequence: int = 0,
         device_time_s: float = 0.0,
-        stream_id: int = 0,
+        stream_id: int | None = None,
     ) -> Encoder:
         """An encoder starting at packet ``first_sequence`` and clock ``device_time_s``."""
         return BackspotterEncoder(self.snap_rate_hz(rate_hz), first_sequence, device_time_s)

@@ -216,12 +216,13 @@ class Profile(ABC):
         *,
         first_sequence: int = 0,
         device_time_s: float = 0.0,
-        stream_id: int = 0,
+        stream_id: int | None = None,
     ) -> Encoder:
         """An encoder producing this device's notifications, as an emulated peripheral needs.
 
         ``first_sequence`` and ``device_time_s`` start the packet counter and the device
-        clock (for profiles that send them); ``stream_id`` is the device's stream tag.
+        clock (for profiles that send them); ``stream_id`` is the device's stream tag
+        (``None``: the tag our own client subscribes with).
         """
 
     @abstractmethod
@@ -237,7 +238,7 @@ class Profile(ABC):
         rate_hz: float | None = None,
         first_sequence: int = 0,
         device_time_s: float = 0.0,
-        stream_id: int = 0,
+        stream_id: int | None = None,
     ) -> list[bytes]:
         """All notifications for the given samples, including a final partial batch."""
         encoder = self.new_encoder(

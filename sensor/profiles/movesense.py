@@ -170,10 +170,14 @@ class MovesenseProfile(Profile):
         *,
         first_sequence: int = 0,
         device_time_s: float = 0.0,
-        stream_id: int = IMU_REFERENCE,
+        stream_id: int | None = None,
     ) -> Encoder:
         """An encoder whose clock reads ``device_time_s`` at the first sample."""
-        return MovesenseEncoder(self.snap_rate_hz(rate_hz), device_time_s, stream_id)
+        return MovesenseEncoder(
+            self.snap_rate_hz(rate_hz),
+            device_time_s,
+            IMU_REFERENCE if stream_id is None else stream_id,
+        )
 
     def parse_write(self, char_uuid: str, data: bytes) -> DeviceCommand:
         """Reads HELLO, SUBSCRIBE ``/Meas/IMU6/<rate>`` and UNSUBSCRIBE."""

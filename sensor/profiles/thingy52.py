@@ -137,7 +137,7 @@ class Thingy52Profile(Profile):
         *,
         first_sequence: int = 0,
         device_time_s: float = 0.0,
-        stream_id: int = 0,
+        stream_id: int | None = None,
     ) -> Encoder:
         """An encoder of raw-motion notifications (no counter or clock to start)."""
         return Thingy52Encoder()

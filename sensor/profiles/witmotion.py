@@ -187,7 +187,7 @@ class WitMotionProfile(Profile):
         *,
         first_sequence: int = 0,
         device_time_s: float = 0.0,
-        stream_id: int = 0,
+        stream_id: int | None = None,
     ) -> Encoder:
         """An encoder of ``55 61`` frames (no counter or clock to start)."""
         return WitMotionEncoder()
