@@ -1,0 +1,23 @@
+"""Bluetooth LE sensors through bleak: scanning, one supervised link per sensor, as a source."""
+
+from __future__ import annotations
+
+from sensor.ble.config import BleBackend, HostClock, LinkPolicy, SensorSpec, session_clock
+from sensor.ble.scanner import FoundSensor, find_device, recognise, scan
+from sensor.ble.source import BleSource
+from sensor.ble.supervisor import LinkStats, SensorSupervisor
+
+__all__ = [
+    "BleBackend",
+    "BleSource",
+    "FoundSensor",
+    "HostClock",
+    "LinkPolicy",
+    "LinkStats",
+    "SensorSpec",
+    "SensorSupervisor",
+    "find_device",
+    "recognise",
+    "scan",
+    "session_clock",
+]
