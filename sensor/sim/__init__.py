@@ -1,0 +1,1 @@
+"""Pieces of the physical session simulator; the public entry point is :mod:`sensor.simulate`."""
