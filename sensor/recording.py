@@ -24,16 +24,16 @@ Numbers are plain decimals such as ``9.81`` or ``-1.2e-3``; every field must hol
 fields, text, NaN and infinities are errors). Such errors, an empty file, a file with only
 the header, a row with the wrong number of fields, a missing column or an empty role raise
 :class:`~sensor.exc.RecordingFormatError` naming the file, the line (the header is line 1)
-and the column.
+and the column (its name, or ``#N`` for the N-th field of a row when it has none).
 
 Tolerated and documented:
 
 - Duplicated samples: a row with the same sensor and ``t`` as that sensor's previous row is
   dropped (the first is kept); :attr:`Recording.dropped_duplicates` counts them.
 - Blank lines are skipped; ``\\r\\n`` line ends and a UTF-8 byte-order mark are accepted.
-- A crash mid-write: a last line without its line end that does not parse is dropped, and a
-  gzip stream that stops without its end is read as far as it goes; both set
-  :attr:`Recording.truncated`. (A line cut inside its last number still parses and is kept.)
+- A crash mid-write: a last line without its line end is dropped (it may be cut inside a
+  number), and a gzip stream that stops without its end is read as far as it goes; both set
+  :attr:`Recording.truncated`. Files are written with a line end after every row.
 
 Beside the CSV may sit ``NAME.meta.json``::
 
@@ -126,12 +126,14 @@ def read_recording(path: str | Path) -> Recording:
         raise RecordingFormatError(str(path), 1, None, message)
     header, header_lines = read_header(text)
     layout = parse_header(str(path), header)
-    raw, text, dropped_partial_line = drop_partial_last_line(raw, text, layout)
+    raw, text, dropped_partial_line = drop_partial_last_line(raw, text)
     columns = parse_bulk(raw, layout) if header_lines == 1 else None
     if columns is None or first_problem(columns) is not None:
         columns = parse_exactly(str(path), text, layout)
     if columns.t_s.size == 0:
-        raise RecordingFormatError(str(path), header_lines + 1, None, "no samples after the header")
+        cut_note = " (a last row without its line end was dropped)" if dropped_partial_line else ""
+        message = f"no samples after the header{cut_note}"
+        raise RecordingFormatError(str(path), header_lines + 1, None, message)
     sensors, dropped_duplicates = split_sensors(columns)
     truncated = gzip_truncated or dropped_partial_line
     return Recording(sensors, read_meta(path), path, dropped_duplicates, truncated)

@@ -79,9 +79,8 @@ def decode_utf8(path: Path, raw: bytes) -> str:
         line_start = raw.rfind(b"\n", 0, exc.start) + 1
         line = raw.count(b"\n", 0, exc.start) + 1
         field = raw.count(b",", line_start, exc.start) + 1
-        raise RecordingFormatError(
-            str(path), line, None, f"field {field} is not UTF-8 text (byte {raw[exc.start]:#04x})"
-        ) from exc
+        message = f"not UTF-8 text (byte {raw[exc.start]:#04x})"
+        raise RecordingFormatError(str(path), line, f"#{field}", message) from exc
 
 
 def read_json_object(path: Path) -> dict[str, Any]:

@@ -82,7 +82,7 @@ def read_header(text: str) -> tuple[list[str], int]:
     # Only a quoted header can span lines; copying the whole text for csv is costly otherwise.
     reader = csv.reader(io.StringIO(text if '"' in first_line else first_line, newline=""))
     try:
-        header = next(reader)
+        header = next(reader, [])
     except csv.Error:
         return [], reader.line_num
     return header, reader.line_num
@@ -109,18 +109,17 @@ def parse_header(path: str, header: Sequence[str]) -> Layout:
     return Layout(len(header), position)
 
 
-def drop_partial_last_line(raw: bytes, text: str, layout: Layout) -> tuple[bytes, str, bool]:
-    """Drop an unterminated, malformed last line: what a recorder killed mid-write leaves."""
+def drop_partial_last_line(raw: bytes, text: str) -> tuple[bytes, str, bool]:
+    """Drop a last line without its line end: what a recorder killed mid-write leaves.
+
+    Such a line may be cut inside a number and still parse, so it is never trusted.
+    """
     newline = text.rfind("\n")
     cut = max(newline, text.rfind("\r", max(newline, 0))) + 1
-    last_line = text[cut:]
-    if cut == 0 or not last_line.strip():
+    partial_line = text[cut:]
+    if cut == 0 or not partial_line:
         return raw, text, False
-    try:
-        parse_row(next(csv.reader([last_line])), layout)
-    except (_FieldError, csv.Error):
-        return raw[: len(raw) - len(last_line.encode())], text[:cut], True
-    return raw, text, False
+    return raw[: len(raw) - len(partial_line.encode())], text[:cut], True
 
 
 def parse_row(fields: Sequence[str], layout: Layout) -> tuple[str, list[float]]:
@@ -144,10 +143,9 @@ def _width_problem(fields: Sequence[str], layout: Layout) -> tuple[str | None, s
     """Column and message for a row with the wrong number of fields."""
     message = f"{len(fields)} fields where the header has {layout.width}"
     if len(fields) > layout.width:
-        return None, message
+        return f"#{layout.width + 1}", message
     names = {index: name for name, index in layout.position.items()}
-    missing = names.get(len(fields), f"#{len(fields) + 1}")
-    return missing, message
+    return names.get(len(fields), f"#{len(fields) + 1}"), message
 
 
 def _number(column: str, field: str) -> float:
