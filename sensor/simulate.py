@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from sensor.recording import Recording, iter_batches
-from sensor.samples import SampleBatch
+from sensor.samples import FloatArray, SampleBatch
 from sensor.sim.body import PLACEMENT_LEVEL, Body, Sway
 from sensor.sim.imu import Mount, SensorErrors, apply_errors, ideal_readings
 from sensor.sim.link import delivered_rows, sample_clock
@@ -36,7 +36,7 @@ from sensor.sim.spec import (
     resolved_lifter,
     resolved_threshold_deg,
 )
-from sensor.sim.truth import build_truth
+from sensor.sim.truth import build_truth, truth_angle_deg
 
 __all__ = [
     "Gap",
@@ -65,6 +65,13 @@ class SimulatedSession:
     recording: Recording
     #: The ``imu-truth/1`` document (see ``fixtures/README.md``).
     truth: dict[str, Any]
+    #: The body model the sensors measured, for checks and plots.
+    body: Body
+
+    def truth_angle_deg(self, t_s: FloatArray) -> FloatArray:
+        """The reported angle the truth is made of, at any times: lumbar flexion (dual) or the
+        sensor segment's inclination (single), relative to the upright neutral stance."""
+        return truth_angle_deg(self.body, t_s, self.spec.truth_level)
 
 
 def simulate_session(spec_or_seed: SessionSpec | int) -> SimulatedSession:
@@ -96,6 +103,7 @@ def simulate_session(spec_or_seed: SessionSpec | int) -> SimulatedSession:
             dropped_duplicates=sum(_repeat_count(batch) for batch in delivered.values()),
         ),
         truth=build_truth(spec, script, body, threshold_deg),
+        body=body,
     )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from sensor.samples import FloatArray
 from sensor.sim.body import Body
 from sensor.sim.script import RepEvents, Script
 from sensor.sim.spec import ROLE_PLACEMENT, ROUNDED_LUMBAR_DEG, SessionSpec
@@ -18,13 +19,13 @@ from sensor.sim.spec import ROLE_PLACEMENT, ROUNDED_LUMBAR_DEG, SessionSpec
 TRUTH_STEP_S = 1e-3
 
 
-def _grid(start_s: float, end_s: float) -> np.ndarray:
+def _grid(start_s: float, end_s: float) -> FloatArray:
     """Times from start to end inclusive at the truth resolution."""
     n = max(round((end_s - start_s) / TRUTH_STEP_S), 1)
     return np.linspace(start_s, end_s, n + 1)
 
 
-def _angle_deg(body: Body, t_s: np.ndarray, level: float | None) -> np.ndarray:
+def truth_angle_deg(body: Body, t_s: FloatArray, level: float | None) -> FloatArray:
     """Reported angle: lumbar flexion (dual, ``level`` None) or segment inclination."""
     if level is None:
         return np.degrees(body.angles(t_s).lumbar)
@@ -36,7 +37,7 @@ def _rep_truth(
 ) -> dict[str, Any]:
     """One truth rep with its peak angle, alert flag and how it was lifted."""
     t = _grid(rep.start_s, rep.end_s)
-    peak = float(_angle_deg(body, t, level).max())
+    peak = float(truth_angle_deg(body, t, level).max())
     lumbar_peak = float(np.degrees(body.angles(t).lumbar).max())
     return {
         "start": round(rep.start_s, 3),
@@ -69,7 +70,7 @@ def _flexion_events(
     events = []
     for start_s, end_s in spans:
         t = _grid(start_s, end_s)
-        angle = _angle_deg(body, t, level)
+        angle = truth_angle_deg(body, t, level)
         above = np.concatenate(([False], angle > threshold_deg, [False]))
         edges = np.flatnonzero(np.diff(above.astype(np.int8)))
         for first, stop in zip(edges[::2], edges[1::2], strict=True):
