@@ -13,7 +13,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -43,8 +43,7 @@ class DeviceClock:
     modulus: int
 
 
-@dataclass(frozen=True, slots=True)
-class DecodedFrame:
+class DecodedFrame(NamedTuple):
     """The samples decoded from one notification, in SI units, with the device's timing.
 
     ``accel_mps2`` and ``gyro_rps`` have shape (n, 3); ``mag_ut`` too when the device sends a
@@ -54,6 +53,8 @@ class DecodedFrame:
     ``Profile.clock.modulus``), ``sample_period_s`` the spacing the packet states; each is
     ``None`` when the device does not send it. ``fingerprint`` identifies the payload bytes
     (for spotting notifications delivered twice) on profiles with neither counter nor clock.
+    A named tuple rather than a dataclass: one is built per notification, and this is the
+    cheapest immutable record to build.
     """
 
     accel_mps2: FloatArray
@@ -67,7 +68,7 @@ class DecodedFrame:
     @property
     def n_samples(self) -> int:
         """Number of samples in the frame."""
-        return int(self.accel_mps2.shape[0])
+        return len(self.accel_mps2)
 
     @classmethod
     def empty(cls) -> DecodedFrame:
@@ -112,9 +113,10 @@ class Decoder(ABC):
 
     def feed(self, payload: Payload) -> DecodedFrame:
         """Decode one notification's payload."""
-        self.stats.packets += 1
-        frame = self._decode(bytes(payload))
-        self.stats.samples += frame.n_samples
+        stats = self.stats
+        stats.packets += 1
+        frame = self._decode(payload if type(payload) is bytes else bytes(payload))
+        stats.samples += len(frame.accel_mps2)
         return frame
 
     def reject(self, payload: bytes) -> DecodedFrame:

@@ -8,6 +8,7 @@ movesense-device-lib ``samples/gatt_sensordata_app``; see ``docs/devices.md``.
 
 from __future__ import annotations
 
+import math
 import re
 import struct
 from dataclasses import dataclass
@@ -64,26 +65,29 @@ class MovesenseDecoder(Decoder):
         self._first_part = b""
 
     def _decode(self, payload: bytes) -> DecodedFrame:
-        """Decode one notification of the SensorData protocol."""
+        """Decode one notification of the SensorData protocol (DATA first: the common case)."""
         kind = payload[0] if payload else None
+        if kind == RESP_DATA and len(payload) > HEADER.size:
+            if self._first_part:
+                self._drop_first_part()
+            if (len(payload) - HEADER.size) % SAMPLE_BYTES == 0:
+                return self._samples(payload)
+            self._first_part = payload
+            return DecodedFrame.empty()
         if kind == RESP_COMMAND_RESULT and len(payload) >= 2:
             self.stats.replies += 1
             return DecodedFrame.empty()
         if kind == RESP_DATA_PART2:
             return self._second_part(payload)
-        if kind != RESP_DATA or len(payload) <= HEADER.size:
-            return self.reject(payload)
-        self._drop_first_part()
-        if (len(payload) - HEADER.size) % SAMPLE_BYTES:
-            self._first_part = payload
-            return DecodedFrame.empty()
-        return self._samples(payload)
+        return self.reject(payload)
 
     def _samples(self, message: bytes) -> DecodedFrame:
         """Samples of a whole DATA message; one with a NaN or infinity is bad."""
         _, _, timestamp_ms = HEADER.unpack_from(message)
         values = np.frombuffer(message, dtype="<f4", offset=HEADER.size).astype(np.float64)
-        if not np.isfinite(values).all():
+        # A NaN or infinity anywhere makes the sum non-finite (float32 values cannot
+        # overflow a float64 sum); one reduction is cheaper than an element-wise test.
+        if not math.isfinite(values.sum()):
             return self.reject(message)
         n = values.shape[0] // 6
         xyz = values.reshape(2 * n, 3)

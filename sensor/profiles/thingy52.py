@@ -44,9 +44,11 @@ ACCEL_G_PER_LSB = 1.0 / (1 << ACCEL_FRACTION_BITS)
 GYRO_DPS_PER_LSB = 1.0 / (1 << GYRO_FRACTION_BITS)
 COMPASS_UT_PER_LSB = 1.0 / (1 << COMPASS_FRACTION_BITS)
 _SCALE_SI = np.array(
-    [ACCEL_G_PER_LSB * MPS2_PER_G] * 3
-    + [GYRO_DPS_PER_LSB * RAD_PER_DEG] * 3
-    + [COMPASS_UT_PER_LSB] * 3
+    [
+        [ACCEL_G_PER_LSB * MPS2_PER_G] * 3
+        + [GYRO_DPS_PER_LSB * RAD_PER_DEG] * 3
+        + [COMPASS_UT_PER_LSB] * 3
+    ]
 )
 
 #: ``ble_tms_config_t``: pedometer ms, temperature ms, compass ms, motion Hz, wake on motion.
@@ -77,7 +79,7 @@ class Thingy52Decoder(Decoder):
         """Decode an 18-byte raw notification."""
         if len(payload) != RAW_BYTES:
             return self.reject(payload)
-        values = np.frombuffer(payload, dtype="<i2").reshape(1, 9) * _SCALE_SI
+        values = np.frombuffer(payload, dtype="<i2") * _SCALE_SI
         return DecodedFrame(
             values[:, 0:3], values[:, 3:6], values[:, 6:9], fingerprint=hash(payload)
         )

@@ -39,6 +39,7 @@ GYRO_DPS_PER_LSB = 2000.0 / 32768.0
 ANGLE_DEG_PER_LSB = 180.0 / 32768.0
 _ACCEL_MPS2_PER_LSB = ACCEL_G_PER_LSB * MPS2_PER_G
 _GYRO_RPS_PER_LSB = GYRO_DPS_PER_LSB * RAD_PER_DEG
+_SCALE_SI = np.array([_ACCEL_MPS2_PER_LSB] * 3 + [_GYRO_RPS_PER_LSB] * 3)
 
 #: Register 0x03 (RRATE) codes by output rate in Hz.
 RATE_CODES: dict[float, int] = {10.0: 0x06, 20.0: 0x07, 50.0: 0x08, 100.0: 0x09, 200.0: 0x0A}
@@ -65,7 +66,7 @@ class WitMotionDecoder(Decoder):
     def _decode(self, payload: bytes) -> DecodedFrame:
         """Decode every whole data frame in the pending bytes plus ``payload``."""
         if not self._pending and len(payload) == FRAME_BYTES and payload[:2] == DATA_HEADER:
-            return _bodies_to_samples(payload[2:])
+            return _bodies_to_samples(payload, offset=2)
         data = self._join(payload)
         frames, skipped = self._scan(data)
         if skipped:
@@ -130,12 +131,11 @@ def _completes(pending: bytes, payload: bytes) -> bool:
     return not rest or rest[:2] in _HEADERS or rest == b"\x55"
 
 
-def _bodies_to_samples(bodies: bytes) -> DecodedFrame:
-    """Samples from concatenated 18-byte frame bodies (the frames without their headers)."""
-    raw = np.frombuffer(bodies, dtype="<i2").reshape(-1, 9)
-    accel = raw[:, 0:3] * _ACCEL_MPS2_PER_LSB
-    gyro = raw[:, 3:6] * _GYRO_RPS_PER_LSB
-    return DecodedFrame(accel, gyro, fingerprint=hash(bodies))
+def _bodies_to_samples(bodies: bytes, offset: int = 0) -> DecodedFrame:
+    """Samples from concatenated 18-byte frame bodies (frames without their headers)."""
+    raw = np.frombuffer(bodies, dtype="<i2", offset=offset).reshape(-1, 9)
+    values = raw[:, :6] * _SCALE_SI
+    return DecodedFrame(values[:, :3], values[:, 3:], fingerprint=hash(bodies))
 
 
 class WitMotionEncoder(Encoder):
