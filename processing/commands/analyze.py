@@ -1,0 +1,52 @@
+"""``backspotter analyze FILE``: sets, reps and flexion of a recording (contract 2)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from processing.report import progress_reporter
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``analyze`` subcommand."""
+    parser = subparsers.add_parser(
+        "analyze",
+        help="count reps and sets and measure flexion in a recording",
+        description="Analyze an imu-recording/1 file (.csv or .csv.gz) through the same "
+        "pipeline as live sessions.",
+    )
+    parser.add_argument("file", help="recording (NAME.csv or NAME.csv.gz)")
+    parser.add_argument("--json", action="store_true", help="print contract-2 JSON")
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        metavar="DEG",
+        help="alert threshold in degrees (default: 30 with two sensors, 60 with one)",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Analyze the file and print JSON or tables; exit status 2 on a malformed file."""
+    from processing.analysis import analyze_recording
+    from processing.pipeline import PipelineConfig
+    from processing.report import print_analysis
+    from sensor.exc import RecordingFormatError
+    from sensor.recording import read_recording
+
+    try:
+        recording = read_recording(args.file)
+    except (RecordingFormatError, OSError) as exc:
+        print(f"backspotter analyze: {exc}", file=sys.stderr)
+        return 2
+    config = PipelineConfig(threshold_deg=args.threshold)
+    with progress_reporter(recording.duration_s, "Analyzing") as progress:
+        result = analyze_recording(recording, config, progress)
+    if args.json:
+        print(json.dumps(result.to_json()))
+    else:
+        print_analysis(result, str(args.file))
+    return 0

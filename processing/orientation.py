@@ -1,0 +1,115 @@
+"""Orientation per sensor: the direction of gravity in the sensor's own frame, via imufusion.
+
+The rest of the pipeline only needs "which way is up" for each sensor, so the AHRS is wrapped
+behind this small interface and its quaternion never leaves the module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import imufusion
+import numpy as np
+
+from sensor.samples import GRAVITY_MPS2, FloatArray, SampleBatch
+
+_DEG_PER_RAD = 180.0 / np.pi
+
+
+@dataclass(frozen=True, slots=True)
+class OrientationSettings:
+    """Settings of the per-sensor AHRS; every value carries its unit in its name."""
+
+    #: Nominal sample rate in Hz; imufusion derives its timeouts from it.
+    nominal_rate_hz: float = 100.0
+    #: Complementary-filter gain (dimensionless); 0.5 is x-io's recommended default.
+    gain: float = 0.5
+    #: Accelerometer readings further than this from the estimated gravity are ignored, in
+    #: degrees; a deadlift accelerates the sensor, so trust the gyroscope through the pull.
+    acceleration_rejection_deg: float = 10.0
+    #: Longest time the accelerometer may be ignored before the filter re-trusts it, in s.
+    rejection_timeout_s: float = 5.0
+    #: Gyroscope full-scale range in degrees per second (overrange detection).
+    gyroscope_range_dps: float = 2000.0
+    #: A silence longer than this, in s, restarts the filter from the accelerometer: the
+    #: orientation at the far side of a gap is unknown and integrating across it is wrong.
+    restart_after_gap_s: float = 0.5
+    #: Gyroscope readings below this, in degrees per second, for ``bias_period_s`` count as
+    #: stationary and update the gyroscope bias estimate.
+    bias_threshold_dps: float = 3.0
+    #: How long, in s, the sensor must be still before its gyroscope bias is re-estimated.
+    bias_period_s: float = 3.0
+
+
+class OrientationFilter:
+    """Estimates the gravity direction of one sensor, sample by sample, across batches."""
+
+    def __init__(self, settings: OrientationSettings | None = None) -> None:
+        """Create an AHRS with its gyroscope-bias estimator, both in their start-up state."""
+        self.settings = settings or OrientationSettings()
+        self._ahrs = imufusion.Ahrs()
+        self._ahrs.set_settings(
+            imufusion.AhrsSettings(
+                sample_rate=self.settings.nominal_rate_hz,
+                convention=imufusion.CONVENTION_NWU,
+                gain=self.settings.gain,
+                gyroscope_range=self.settings.gyroscope_range_dps,
+                acceleration_rejection=self.settings.acceleration_rejection_deg,
+                magnetic_rejection=0.0,
+                rejection_timeout=self.settings.rejection_timeout_s,
+            )
+        )
+        self._bias = imufusion.Bias()
+        bias_settings = imufusion.BiasSettings()
+        bias_settings.sample_rate = self.settings.nominal_rate_hz
+        bias_settings.stationary_threshold = self.settings.bias_threshold_dps
+        bias_settings.stationary_period = self.settings.bias_period_s
+        self._bias.set_settings(bias_settings)
+        self._last_t_s: float | None = None
+        self._period_s = 1.0 / self.settings.nominal_rate_hz
+
+    def update(self, batch: SampleBatch) -> FloatArray:
+        """Unit gravity ("up") vectors in the sensor frame, one row per sample of ``batch``."""
+        gyro_dps = np.ascontiguousarray(batch.gyro_rps * _DEG_PER_RAD)
+        accel_g = np.ascontiguousarray(batch.accel_mps2 / GRAVITY_MPS2)
+        up = np.empty_like(accel_g)
+        ahrs, bias = self._ahrs, self._bias
+        for i, t_s in enumerate(batch.t_s.tolist()):
+            if self._advance_clock(t_s):
+                ahrs.set_quaternion(quaternion_from_up(accel_g[i]))
+                ahrs.skip_startup()
+            ahrs.update_no_magnetometer(bias.update(gyro_dps[i]), accel_g[i])
+            up[i] = ahrs.get_gravity()
+        return up
+
+    def _advance_clock(self, t_s: float) -> bool:
+        """Tell the AHRS the time since the previous sample; True when it must start afresh.
+
+        The filter starts afresh on the first sample and after a long gap: the orientation is
+        then unknown and the accelerometer is the best guess, better than x-io's start-up ramp,
+        which takes seconds and could swallow a whole rep.
+        """
+        last = self._last_t_s
+        self._last_t_s = t_s
+        if last is None:
+            return True
+        dt_s = t_s - last
+        if dt_s > self.settings.restart_after_gap_s:
+            return True
+        if dt_s > 0.0 and abs(dt_s - self._period_s) > 1e-9:
+            self._period_s = dt_s
+            self._ahrs.set_sample_period(dt_s)
+        return False
+
+
+def quaternion_from_up(accel: FloatArray) -> FloatArray:
+    """Quaternion (w, x, y, z) turning the measured "up" direction onto the earth's z axis."""
+    norm = float(np.linalg.norm(accel))
+    up = accel / norm if norm > 0.0 else np.array([0.0, 0.0, 1.0])
+    z = np.array([0.0, 0.0, 1.0])
+    axis = np.cross(up, z)
+    w = 1.0 + float(up @ z)
+    if w < 1e-9:  # upside down: any horizontal axis turns it over
+        return np.array([0.0, 1.0, 0.0, 0.0])
+    q = np.array([w, *axis])
+    return np.asarray(q / np.linalg.norm(q), dtype=np.float64)

@@ -1,0 +1,342 @@
+"""The streaming pipeline: sample batches in, session events and live angles out.
+
+This is the only implementation of the measurement: live sessions feed it batches as they
+arrive, offline analysis feeds it a recording's batches, so both give identical results. All
+state changes happen on ticks of a fixed grid, which makes the output independent of how the
+input is cut into batches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from processing.alerts import AlertChange, AlertSettings, FlexionAlerter
+from processing.angles import tilt_deg, unit
+from processing.events import AngleTrace, Event, FlexionEvent, LiftSet, Mode, Rep
+from processing.history import TickHistory
+from processing.motion import N_FEATURES, Feature, height_change_m, motion_features
+from processing.orientation import OrientationFilter, OrientationSettings
+from processing.posture import PostureSettings, SensorPosture, UprightCalibrator
+from processing.reps import RepDetector, RepSettings, RepTicks
+from processing.ticks import TickAligner, TickBlock, TickSettings
+from sensor.samples import FloatArray, SampleBatch, SensorStatus
+
+#: Default alert thresholds in degrees: lumbar flexion (two sensors) and trunk inclination
+#: (one sensor). Lifters should set their own; see docs/measurement.md.
+DEFAULT_THRESHOLD_DEG: dict[Mode, float] = {"dual": 30.0, "single": 60.0}
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineConfig:
+    """Every setting of the pipeline, grouped by stage."""
+
+    #: Alert threshold in degrees; None picks ``DEFAULT_THRESHOLD_DEG`` for the mode.
+    threshold_deg: float | None = None
+    orientation: OrientationSettings = field(default_factory=OrientationSettings)
+    ticks: TickSettings = field(default_factory=TickSettings)
+    posture: PostureSettings = field(default_factory=PostureSettings)
+    reps: RepSettings = field(default_factory=RepSettings)
+    #: Rate of the live angle stream for displays, in Hz.
+    live_rate_hz: float = 25.0
+    #: How much of the past is kept for settling rep metrics, in s.
+    history_s: float = 60.0
+    #: With two sensors, alerts fire only while the pelvis is tilted forward by more than
+    #: this, in degrees: slumping on a bench rounds the back too, but lifts nothing.
+    hinged_pelvis_deg: float = 10.0
+    #: Lockout posture is averaged over this long after lockout, in s.
+    lockout_window_s: float = 0.3
+    #: A still period is no calibration stance if the lifter got into it by bending and
+    #: lowering the sensor by more than this, in m (a lifter gripping the bar is still too).
+    stance_lowered_max_m: float = 0.08
+    #: ...looking this far back, in s, for the movement that led into it.
+    stance_lookback_s: float = 6.0
+    #: A rotation larger than this, in degrees, counts as having bent into a posture.
+    stance_bend_deg: float = 30.0
+
+
+@dataclass(slots=True)
+class Update:
+    """What one call into the pipeline produced."""
+
+    events: list[Event]
+    angles: AngleTrace
+
+
+@dataclass(slots=True)
+class AnalysisResult:
+    """Everything measured in a session: the content of contract 2."""
+
+    mode: Mode
+    threshold_deg: float
+    sets: list[LiftSet]
+    flexion_events: list[FlexionEvent]
+    calibration: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        """Contract 2 of DESIGN.md (plus extra fields, which the contract allows)."""
+        return {
+            "mode": self.mode,
+            "threshold_deg": self.threshold_deg,
+            "calibration": self.calibration,
+            "sets": [s.to_dict() for s in self.sets],
+            "flexion_events": [e.to_dict() for e in self.flexion_events],
+        }
+
+
+def mode_for(roles: tuple[str, ...]) -> Mode:
+    """Two sensors at ``upper`` and ``lower`` measure lumbar flexion; anything else inclination."""
+    return "dual" if {"upper", "lower"} <= set(roles) else "single"
+
+
+class Pipeline:
+    """Orientation, upright reference, angles, reps, sets and alerts for one session."""
+
+    def __init__(self, roles: tuple[str, ...], config: PipelineConfig | None = None) -> None:
+        """Prepare a session for sensors with the given roles."""
+        self.config = config or PipelineConfig()
+        self.roles = tuple(roles)
+        self.mode: Mode = mode_for(self.roles)
+        self.threshold_deg = self.config.threshold_deg or DEFAULT_THRESHOLD_DEG[self.mode]
+        rate_hz = self.config.ticks.tick_rate_hz
+        self._rate_hz = rate_hz
+        self._filters = {r: OrientationFilter(self.config.orientation) for r in self.roles}
+        self._postures = {r: SensorPosture(self.config.posture) for r in self.roles}
+        self._aligner = TickAligner(self.roles, N_FEATURES, self.config.ticks)
+        capacity = round(self.config.history_s * rate_hz)
+        self._history = TickHistory(self.roles, N_FEATURES, capacity)
+        self._calibrator = UprightCalibrator(self.config.posture, rate_hz)
+        self._motion_role = "upper" if self.mode == "dual" else self.roles[0]
+        self._detector = RepDetector(self.config.reps, rate_hz, self._history, self._motion_role)
+        self._alerter = FlexionAlerter(AlertSettings(self.threshold_deg))
+        self._live_every = max(round(rate_hz / self.config.live_rate_hz), 1)
+        self.sets: list[LiftSet] = []
+        self.flexion_events: list[FlexionEvent] = []
+        self._set_open = False
+        self._started = False
+        self._finished = False
+
+    # -- public API -------------------------------------------------------------------------
+
+    def feed(self, batch: SampleBatch) -> Update:
+        """Process one batch of one sensor's samples."""
+        events = self._start_events(float(batch.t_s[0])) if len(batch) else []
+        if len(batch) == 0 or batch.role not in self._filters:
+            return Update(events, _empty_trace())
+        up = self._filters[batch.role].update(batch)
+        self._aligner.push(batch.role, batch.t_s, up, motion_features(batch, up))
+        return self._process(self._aligner.release(), events)
+
+    def status(self, status: SensorStatus) -> Update:
+        """Pass a sensor's link change through as an event; lost sensors are not waited for."""
+        self._aligner.set_active(status.role, status.connected)
+        kind = "sensor_connected" if status.connected else "sensor_lost"
+        data: dict[str, Any] = {"role": status.role, **status.details}
+        if status.reason:
+            data["reason"] = status.reason
+        events = [*self._start_events(status.t_s), Event(kind, status.t_s, data)]
+        return self._process(self._aligner.release(), events)
+
+    def finish(self) -> Update:
+        """Flush every sensor, settle what is pending and close the session."""
+        if self._finished:
+            return Update([], _empty_trace())
+        update = self._process(self._aligner.release(final=True), [])
+        t_end = self._history.newest / self._rate_hz
+        update.events.extend(self._close_set(t_end))
+        reps = sum(len(s.reps) for s in self.sets)
+        update.events.append(Event("session_end", t_end, {"sets": len(self.sets), "reps": reps}))
+        self._finished = True
+        return update
+
+    def result(self) -> AnalysisResult:
+        """Sets, reps and flexion events measured so far."""
+        return AnalysisResult(
+            self.mode, self.threshold_deg, self.sets, self.flexion_events, self._calibrator.source
+        )
+
+    # -- per batch --------------------------------------------------------------------------
+
+    def _start_events(self, t_s: float) -> list[Event]:
+        """The ``session_start`` event, on the first call only."""
+        if self._started:
+            return []
+        self._started = True
+        data = {"mode": self.mode, "roles": list(self.roles), "threshold_deg": self.threshold_deg}
+        return [Event("session_start", t_s, data)]
+
+    def _all_still(self, block: TickBlock) -> np.ndarray:
+        """Per tick: every sensor's gyroscope quiet and accelerometer reading just gravity."""
+        s = self.config.posture
+        still = [
+            (f[:, Feature.GYRO_DPS] < s.still_gyro_dps)
+            & (f[:, Feature.ACCEL_DEVIATION_MPS2] < s.still_accel_tolerance_mps2)
+            for f in block.features.values()
+        ]
+        return np.asarray(np.logical_and.reduce(still))
+
+    def _process(self, block: TickBlock | None, events: list[Event]) -> Update:
+        """Run the tick loop over a released block."""
+        if block is None:
+            return Update(events, _empty_trace())
+        angles = self._angles(block)
+        self._history.store(block.index, block.up, block.features, angles["hinge"])
+        all_still = self._all_still(block)
+        for j in range(len(block)):
+            if self._tick(block, j, angles, bool(all_still[j]), events):
+                angles = self._angles(block)
+                self._history.set_hinge(block.index[j + 1 :], angles["hinge"][j + 1 :])
+        keep = block.index % self._live_every == 0
+        return Update(events, AngleTrace(block.t_s[keep], angles["alert"][keep]))
+
+    def _angles(self, block: TickBlock) -> dict[str, FloatArray]:
+        """Hinge angle (for rep detection), alert angle and pelvis angle for a block."""
+        per_role = {r: self._postures[r].angle_deg(block.up[r]) for r in self.roles}
+        if self.mode == "dual":
+            upper, lower = per_role["upper"], per_role["lower"]
+            hinge = np.where(np.isnan(upper), lower, upper)
+            return {"hinge": hinge, "alert": upper - lower, "pelvis": lower}
+        only = per_role[self.roles[0]]
+        return {"hinge": only, "alert": only, "pelvis": only}
+
+    # -- per tick ---------------------------------------------------------------------------
+
+    def _tick(
+        self, block: TickBlock, j: int, angles: dict[str, FloatArray], still: bool, out: list[Event]
+    ) -> bool:
+        """Advance every stage by one tick; True when the upright reference changed."""
+        i, t_s = int(block.index[j]), float(block.t_s[j])
+        changed = self._calibrate_on_stillness(i, t_s, still, out)
+        reps, set_ended = self._detector.step(i, float(angles["hinge"][j]))
+        allowed = self.mode == "single" or angles["pelvis"][j] > self.config.hinged_pelvis_deg
+        change = self._alerter.step(t_s, float(angles["alert"][j]), bool(allowed))
+        if change is not None:
+            out.append(self._alert_event(change))
+        for rep_ticks in reps:
+            changed |= self._calibrate_on_lockout(rep_ticks, out)
+            out.extend(self._add_rep(rep_ticks))
+        if set_ended:
+            out.extend(self._close_set(t_s))
+        return changed
+
+    def _calibrate_on_stillness(self, i: int, t_s: float, still: bool, out: list[Event]) -> bool:
+        """Adopt a stance (or provisional) upright reference when one completes."""
+        before_first_rep = not self.sets
+        source = self._calibrator.observe_still(still, before_first_rep)
+        if source is None:
+            return False
+        first = i - self._calibrator.still_ticks + 1
+        if self._bent_into(first, i):
+            return False
+        for role, posture in self._postures.items():
+            posture.set_upright(np.nanmean(self._history.up(role, first, i), axis=0))
+        self._calibrator.source = source
+        if source == "stance":
+            start_s = first / self._rate_hz
+            out.append(Event("calibrated", t_s, {"source": "stance", "start": start_s}))
+        return True
+
+    def _bent_into(self, first: int, last: int) -> bool:
+        """Whether the still ticks ``first..last`` were reached by bending down into them."""
+        role = self._motion_role
+        still_up = np.nanmean(self._history.up(role, first, last), axis=0)
+        if np.isnan(still_up).any():
+            return False
+        start = first - round(self.config.stance_lookback_s * self._rate_hz)
+        before = self._history.up(role, start, first - 1)
+        tilt = np.nan_to_num(tilt_deg(before, unit(still_up)))
+        if before.size == 0 or tilt.max() < self.config.stance_bend_deg:
+            return False
+        features = self._history.features(role, first - before.shape[0], last)
+        vertical = features[:, Feature.VERTICAL_MPS2]
+        at_rest_bias = np.nanmean(vertical[before.shape[0] :])
+        height = height_change_m(vertical[: before.shape[0] + 1] - at_rest_bias, self._rate_hz)
+        # The nearest bent-away posture keeps the double integral short, and so accurate.
+        nearest = int(np.flatnonzero(tilt >= self.config.stance_bend_deg)[-1])
+        return bool(height[nearest] > self.config.stance_lowered_max_m)
+
+    def _calibrate_on_lockout(self, rep: RepTicks, out: list[Event]) -> bool:
+        """Let lockout postures refine or overrule the upright reference."""
+        last = rep.lockout + round(self.config.lockout_window_s * self._rate_hz)
+        means = {r: np.nanmean(self._history.up(r, rep.lockout, last), axis=0) for r in self.roles}
+        lockout_up = {r: v for r, v in means.items() if not np.isnan(v).any()}
+        if not lockout_up:
+            return False
+        upright = self._calibrator.add_lockout(lockout_up, self._postures)
+        if upright is None:
+            return False
+        for role, vector in upright.items():
+            self._postures[role].set_upright(vector)
+        if self._calibrator.source != "lockout":
+            self._calibrator.source = "lockout"
+            out.append(Event("calibrated", rep.lockout / self._rate_hz, {"source": "lockout"}))
+        return True
+
+    def _add_rep(self, ticks: RepTicks) -> list[Event]:
+        """Measure a detected rep, file it in its set and announce it."""
+        for role in self.roles:
+            self._postures[role].learn_forward(self._history.up(role, ticks.start, ticks.end))
+        rep = self._measure(ticks)
+        events: list[Event] = []
+        if self._set_open and rep.start - self.sets[-1].end > self.config.reps.max_rest_in_set_s:
+            events.extend(self._close_set(rep.start))
+        if not self._set_open:
+            self.sets.append(LiftSet())
+            self._set_open = True
+            events.append(Event("set_start", rep.start, {"set": len(self.sets)}))
+        current = self.sets[-1]
+        current.reps.append(rep)
+        data = {"set": len(self.sets), "rep": len(current.reps), **rep.to_dict()}
+        events.append(Event("rep", rep.end, data))
+        return events
+
+    def _measure(self, ticks: RepTicks) -> Rep:
+        """Peak angle and time above threshold of a rep, with the current upright reference."""
+        per_role = {
+            r: self._postures[r].angle_deg(self._history.up(r, ticks.start, ticks.end))
+            for r in self.roles
+        }
+        if self.mode == "dual":
+            angle = per_role["upper"] - per_role["lower"]
+        else:
+            angle = per_role[self.roles[0]]
+        peak = float(np.nanmax(angle)) if np.any(~np.isnan(angle)) else float("nan")
+        above_s = float(np.count_nonzero(angle > self.threshold_deg)) / self._rate_hz
+        return Rep(
+            start=ticks.start / self._rate_hz,
+            lockout=ticks.lockout / self._rate_hz,
+            end=ticks.end / self._rate_hz,
+            peak_flexion_deg=peak,
+            flexion_alert=peak > self.threshold_deg,
+            seconds_above_threshold=above_s,
+        )
+
+    def _close_set(self, t_s: float) -> list[Event]:
+        """Announce the end of the open set, if any."""
+        if not self._set_open:
+            return []
+        self._set_open = False
+        last = self.sets[-1]
+        return [Event("set_end", last.end, {"set": len(self.sets), "reps": len(last.reps)})]
+
+    def _alert_event(self, change: AlertChange) -> Event:
+        """A ``flexion_alert`` when the alert goes on, ``flexion_clear`` when it goes off."""
+        if change.ended is None:
+            set_no = len(self.sets) + (0 if self._set_open else 1)
+            rep_no = (len(self.sets[-1].reps) if self._set_open else 0) + 1
+            data = {
+                "angle_deg": round(change.angle_deg, 2),
+                "threshold_deg": self.threshold_deg,
+                "set": set_no,
+                "rep": rep_no,
+            }
+            return Event("flexion_alert", change.t_s, data)
+        self.flexion_events.append(change.ended)
+        return Event("flexion_clear", change.t_s, change.ended.to_dict())
+
+
+def _empty_trace() -> AngleTrace:
+    """A live-angle trace with no points."""
+    return AngleTrace(np.empty(0), np.empty(0))

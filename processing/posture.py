@@ -1,0 +1,128 @@
+"""The upright reference of each sensor and the forward direction it bends in.
+
+Angles mean nothing without "upright": it comes from the calibration stance (every sensor still
+for a few seconds) and, when there is none or it disagrees with how the lifter actually stands,
+from the lockout postures, which are upright by definition of the lift.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from processing.angles import (
+    forward_direction,
+    orthonormal_forward,
+    sagittal_deg,
+    tilt_deg,
+    unit,
+)
+from sensor.samples import FloatArray
+
+
+@dataclass(frozen=True, slots=True)
+class PostureSettings:
+    """How the upright reference and the bending direction are found."""
+
+    #: A calibration stance is every sensor still for at least this long, in s.
+    stance_s: float = 3.0
+    #: Before a stance or lockout is seen, a still period this long, in s, is a provisional
+    #: reference, so the detector can work from the first bend.
+    provisional_still_s: float = 1.0
+    #: A sensor is still when its gyroscope reads below this, in degrees per second.
+    still_gyro_dps: float = 8.0
+    #: ...and its accelerometer norm is within this of gravity, in m/s^2.
+    still_accel_tolerance_mps2: float = 0.6
+    #: Tilts beyond this, in degrees, are bends whose direction defines "forward".
+    forward_min_tilt_deg: float = 20.0
+    #: Lockouts that disagree with the stance by more than this, in degrees, replace it.
+    lockout_tolerance_deg: float = 8.0
+    #: Lockouts needed before they may overrule a calibration stance.
+    lockouts_to_overrule: int = 2
+
+
+class SensorPosture:
+    """Upright reference and forward axis of one sensor, in that sensor's frame."""
+
+    def __init__(self, settings: PostureSettings) -> None:
+        """Start with neither reference nor forward axis known."""
+        self.settings = settings
+        self.upright: FloatArray | None = None
+        self.forward: FloatArray | None = None
+        self._forward_sum = np.zeros(3)
+
+    def angle_deg(self, up: FloatArray) -> FloatArray:
+        """Forward inclination of each up vector; unsigned tilt until "forward" is known."""
+        if self.upright is None:
+            return np.full(up.shape[0], np.nan)
+        if self.forward is None:
+            return tilt_deg(up, self.upright)
+        return sagittal_deg(up, self.upright, self.forward)
+
+    def set_upright(self, upright: FloatArray) -> None:
+        """Adopt a new upright reference and re-project the forward axis onto it."""
+        self.upright = unit(upright)
+        self._update_forward()
+
+    def learn_forward(self, up: FloatArray) -> None:
+        """Accumulate the bend direction from up vectors tilted beyond the threshold."""
+        if self.upright is None:
+            return
+        valid = up[~np.isnan(up[:, 0])]
+        bent = valid[tilt_deg(valid, self.upright) > self.settings.forward_min_tilt_deg]
+        if bent.size:
+            self._forward_sum += forward_direction(bent, self.upright)
+            self._update_forward()
+
+    def _update_forward(self) -> None:
+        """Recompute the unit forward axis from the accumulated bend directions."""
+        if self.upright is not None and np.any(self._forward_sum):
+            self.forward = orthonormal_forward(self._forward_sum, self.upright)
+
+
+class UprightCalibrator:
+    """Decides, tick by tick, when the sensors' upright references are (re)defined."""
+
+    def __init__(self, settings: PostureSettings, tick_rate_hz: float) -> None:
+        """Start uncalibrated."""
+        self.settings = settings
+        self.source: str | None = None  # "provisional", "stance" or "lockout"
+        self._still_ticks = 0
+        self._stance_ticks = round(settings.stance_s * tick_rate_hz)
+        self._provisional_ticks = round(settings.provisional_still_s * tick_rate_hz)
+        self._lockouts: dict[str, list[FloatArray]] = {}
+
+    def observe_still(self, all_still: bool, before_first_rep: bool) -> str | None:
+        """Count still ticks; returns "stance" or "provisional" on the tick one completes."""
+        self._still_ticks = self._still_ticks + 1 if all_still else 0
+        if not before_first_rep or self.source in ("stance", "lockout"):
+            return None
+        if self._still_ticks == self._stance_ticks:
+            return "stance"
+        if self.source is None and self._still_ticks == self._provisional_ticks:
+            return "provisional"
+        return None
+
+    @property
+    def still_ticks(self) -> int:
+        """Consecutive ticks in which every sensor has been still."""
+        return self._still_ticks
+
+    def add_lockout(
+        self, lockout_up: dict[str, FloatArray], postures: dict[str, SensorPosture]
+    ) -> dict[str, FloatArray] | None:
+        """Record a lockout posture; returns new upright references when lockouts should rule."""
+        for role, up in lockout_up.items():
+            self._lockouts.setdefault(role, []).append(unit(up))
+        mean = {role: unit(np.mean(ups, axis=0)) for role, ups in self._lockouts.items()}
+        if self.source != "stance":
+            return mean
+        if min(len(v) for v in self._lockouts.values()) < self.settings.lockouts_to_overrule:
+            return None
+        disagreement = max(
+            float(tilt_deg(mean[role][None, :], postures[role].upright)[0])
+            for role in mean
+            if postures[role].upright is not None
+        )
+        return mean if disagreement > self.settings.lockout_tolerance_deg else None
