@@ -14,7 +14,7 @@ the host time base. Notifications BlueZ delivers twice after a reconnect (bleak 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -29,15 +29,18 @@ GapReason = Literal["lost_packets", "silence", "clock_reset", "rate_slip", "link
 class TimebaseConfig:
     """Tuning of the host-time mapping; the defaults suit 20-400 Hz sensors."""
 
-    #: Length (device seconds) of the blocks whose minimum delay forms the lower envelope.
+    #: Length (device seconds, and at least 10 sample periods) of the blocks whose minimum
+    #: delay forms the lower envelope.
     block_s: float = 1.0
     #: Blocks kept for the offset-and-drift fit (30 s with 1 s blocks).
     fit_blocks: int = 30
     #: Largest plausible clock drift or rate error (5 %); larger fitted slopes are clipped.
     max_drift: float = 0.05
-    #: No notification for this long: a counterless sensor starts a new anchor and a gap.
+    #: No notification for this long (and 5 sample periods): a counterless sensor starts a
+    #: new anchor and a gap.
     silence_s: float = 0.5
-    #: Counterless sensors: arrivals later than the envelope by more than this ...
+    #: Counterless sensors: arrivals later than the envelope by more than this (and 2 sample
+    #: periods) ...
     slip_bound_s: float = 0.15
     #: ... for this much sample time mean samples were lost: re-anchor and report a gap.
     slip_confirm_s: float = 0.5
@@ -189,7 +192,10 @@ class Timebase:
         self.role = role
         self._config = config or TimebaseConfig()
         self._period_s = 1.0 / profile.snap_rate_hz(rate_hz)
-        self._fit = HostClockFit(self._config)
+        self._silence_s = max(self._config.silence_s, 5 * self._period_s)
+        self._slip_bound_s = max(self._config.slip_bound_s, 2 * self._period_s)
+        block_s = max(self._config.block_s, 10 * self._period_s)
+        self._fit = HostClockFit(replace(self._config, block_s=block_s))
         self._device = _DeviceClockTimer(profile, self._config) if profile.clock else None
         self._virtual = _VirtualClockTimer()
         self._slip = SlipWatch(self._config)
@@ -234,7 +240,7 @@ class Timebase:
         if self._link_lost:
             return "link_lost"
         last = self._last_arrival_s
-        if last is not None and arrival_s - last > self._config.silence_s:
+        if last is not None and arrival_s - last > self._silence_s:
             return "silence"
         return None
 
@@ -250,7 +256,7 @@ class Timebase:
         counterless = self._device is None
         restart = reason == "clock_reset" or (counterless and reason is not None)
         if not restart and not self._fit.empty:
-            late = arrival_s - device_s - self._fit.delay_s(device_s) > self._config.slip_bound_s
+            late = arrival_s - device_s - self._fit.delay_s(device_s) > self._slip_bound_s
             if not self._slip.persisted(late, device_s):
                 if not late:
                     self._fit.add(device_s, arrival_s)

@@ -186,6 +186,13 @@ def test_drift_does_not_accumulate(name: str, rate_error: float) -> None:
     assert 0 < np.median(error) < 0.03
 
 
+def test_slow_sensors_are_not_silent_between_samples() -> None:
+    placed = place_all("thingy52", transmit("thingy52", 30, 1, Link()), 1)
+    assert placed.gaps == []
+    # The first samples may move by up to a connection interval while the envelope settles.
+    np.testing.assert_allclose(np.diff(placed.t_s[3:]), 1.0, atol=0.005)
+
+
 def test_long_silence_starts_a_new_anchor_and_is_a_gap() -> None:
     delivered = transmit("witmotion", 10, 100, Link(drop=(103.0, 105.0)))
     placed = place_all("witmotion", delivered, 100)
