@@ -162,6 +162,21 @@ class Sway:
         return result
 
 
+#: Heel strike: the pelvis dips this much over this long at every step, a sharp vertical
+#: acceleration transient of about 0.3 g on top of the smooth gait bounce.
+HEEL_STRIKE_M = 0.0005
+HEEL_STRIKE_S = 0.06
+
+
+def _heel_strikes(t_s: FloatArray, lifter: Lifter) -> FloatArray:
+    """Downward dip of the pelvis just after each heel strike (one per step, at the low point
+    of the gait bounce, when both feet are on the ground)."""
+    since_strike = np.mod(t_s * lifter.step_hz + 0.5, 1.0) / lifter.step_hz
+    dip = np.sin(np.pi * np.minimum(since_strike, HEEL_STRIKE_S) / HEEL_STRIKE_S) ** 2
+    result: FloatArray = HEEL_STRIKE_M * dip
+    return result
+
+
 @dataclass
 class Body:
     """A lifter moving through a posture script; evaluates angles and positions at any time."""
@@ -203,7 +218,8 @@ class Body:
             (
                 p.hip_x_m(t_s) + cos_h * forward_m - sin_h * left_m,
                 p.hip_y_m(t_s) + sin_h * forward_m + cos_h * left_m,
-                p.hip_z_m(t_s) + gait * lifter.bounce_m * np.cos(step),
+                p.hip_z_m(t_s)
+                + gait * (lifter.bounce_m * np.cos(step) - _heel_strikes(t_s, lifter)),
             )
         )
         return Angles(

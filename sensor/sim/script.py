@@ -1,10 +1,11 @@
 """The session script: what the lifter does second by second, as posture keyframes plus the
 intervals the ground truth reports (activities, calibration stance, reps).
 
-A rep's truth angle peaks at one keyframe shortly after the bar leaves the floor (the back
-rounds a little more as the load comes on) and the bottoms on either side are set below it,
-so the truth peak is a chosen number; that is how the peaks are kept ``margin`` degrees away
-from the alert threshold, where a 1-degree measurement error would flip the alert.
+Pelvis and lumbar angles move only between stop keyframes, all at shared times during a lift,
+so the truth angle of a rep peaks at one of its keyframes: shortly after the bar leaves the
+floor (the back rounds a little more as the load comes on) or at a floor touch. Keeping every
+such keyframe ``margin`` degrees away from the alert threshold keeps the rep peaks there too,
+so a 1-degree measurement error does not flip a truth alert.
 """
 
 from __future__ import annotations
@@ -230,7 +231,7 @@ class ScriptBuilder:
         delta = (heading_deg - current + 180.0) % 360.0 - 180.0
         if abs(delta) < 1.0:
             return 0.0
-        turn_s = 0.4 + abs(delta) / 180.0 * 1.1
+        turn_s = 0.5 + abs(delta) / 180.0 * 1.4
         track.move(start_s, start_s + turn_s, current + delta)
         return turn_s
 
@@ -315,7 +316,7 @@ class ScriptBuilder:
         self._bend_and_stand(
             pelvis=self._u(25.0, 45.0),
             lumbar=self._u(35.0, 55.0) if rounded else self._u(10.0, 25.0),
-            hip_z=h * self._u(0.6, 0.8),
+            hip_z=h * self._u(0.5, 0.75),
             hold_s=self._u(0.8, 2.0),
             pushes=0,
         )
@@ -339,7 +340,7 @@ class ScriptBuilder:
         sumo = stance == "sumo"
         bottom_z = h * (self._u(0.47, 0.58) if sumo else self._u(0.55, 0.66))
         bottom_forward = -(self._u(0.04, 0.10) if sumo else self._u(0.12, 0.22))
-        bottoms = _bottoms(plans, self.rng)
+        bottoms = _bottoms(plans, self.rule, self.rng)
         self._setup(bottoms[0], bottom_z, bottom_forward)
         reps: list[RepEvents] = []
         for index, plan in enumerate(plans):
@@ -480,6 +481,13 @@ def plan_reps(
     """Peak posture and tempo of every rep: heavier is slower, fatigue rounds and slows."""
     n = set_spec.reps
     plans = []
+    # Each set-up finds a slightly different hinge; tired hips shoot up, inclining the trunk.
+    set_trunk_deg = (
+        lifter.trunk_bottom_deg
+        - (rng.uniform(5.0, 10.0) if stance == "sumo" else 0.0)
+        + rng.normal(0.0, 2.5)
+    )
+    hips_rise_deg = rng.uniform(2.0, 8.0)
     for k in range(n):
         fatigue = k / (n - 1) if n > 1 else 0.0
         load_extra = 4.0 * (set_spec.load - 0.7)
@@ -492,10 +500,9 @@ def plan_reps(
             lumbar = neutral + (lifter.rounded_flexion_deg + 4.0 - neutral) * fatigue**1.2
         lumbar = min(lumbar + load_extra + float(rng.uniform(-1.5, 1.5)), MAX_ROUNDING_DEG)
         trunk = (
-            lifter.trunk_bottom_deg
-            - (rng.uniform(5.0, 10.0) if stance == "sumo" else 0.0)
+            set_trunk_deg
             + 0.3 * (lumbar - neutral)
-            + 4.0 * fatigue
+            + hips_rise_deg * fatigue
             + rng.uniform(-1.5, 1.5)
         )
         pelvis, lumbar = rule.clear_of_threshold(float(trunk - lumbar), lumbar, rng.uniform(0, 1))
@@ -523,16 +530,29 @@ def plan_reps(
     return plans
 
 
-def _bottoms(plans: list[RepPlan], rng: np.random.Generator) -> list[tuple[float, float]]:
-    """Pelvis and lumbar angles at each floor touch: below both neighbouring reps' peaks."""
+def _bottoms(
+    plans: list[RepPlan], rule: AngleRule, rng: np.random.Generator
+) -> list[tuple[float, float]]:
+    """Pelvis and lumbar angles at each floor touch (before the first rep, between reps,
+    after the last): between the neighbouring reps' peaks, since a back that rounds more with
+    every rep does so partly while lowering the bar."""
     peaks = [(p.pelvis_deg, p.lumbar_deg) for p in plans]
-    neighbours = (
-        [peaks[0]]
-        + [(min(a[0], b[0]), min(a[1], b[1])) for a, b in itertools.pairwise(peaks)]
-        + [peaks[-1]]
-    )
+    neighbours = [peaks[0]]
+    for before, after in itertools.pairwise(peaks):
+        share = float(rng.uniform(0.2, 0.7))
+        neighbours.append(
+            (
+                before[0] + share * (after[0] - before[0]),
+                before[1] + share * (after[1] - before[1]),
+            )
+        )
+    neighbours.append(peaks[-1])
     return [
-        (pelvis - float(rng.uniform(0.0, 3.0)), lumbar - float(rng.uniform(0.5, 3.0)))
+        rule.clear_of_threshold(
+            pelvis - float(rng.uniform(0.0, 3.0)),
+            lumbar - float(rng.uniform(0.5, 3.0)),
+            float(rng.uniform(0.0, 1.0)),
+        )
         for pelvis, lumbar in neighbours
     ]
 

@@ -120,7 +120,7 @@ def resolved_threshold_deg(spec: SessionSpec, lifter: Lifter) -> float:
     if level is None:
         return DUAL_THRESHOLD_DEG
     trunk = lifter.trunk_bottom_deg - (7.0 if spec.stance == "sumo" else 0.0)
-    return round(trunk - (1.0 - level) * lifter.neutral_flexion_deg + 4.0, 1)
+    return round(trunk - (1.0 - level) * lifter.neutral_flexion_deg + 3.0, 1)
 
 
 def random_spec(seed: int, rest_s: tuple[float, float] = (60.0, 240.0)) -> SessionSpec:
