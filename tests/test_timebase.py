@@ -113,7 +113,8 @@ def place_all(name: str, delivered: Delivered, rate_hz: float, *, twice: bool = 
 def settled_error_s(placed: Placed, after_s: float = 3.0) -> np.ndarray:
     """Host time minus true time of every sample later than ``after_s`` into the stream."""
     keep = placed.truth_s >= placed.truth_s[0] + after_s
-    return placed.t_s[keep] - placed.truth_s[keep]
+    error: np.ndarray = placed.t_s[keep] - placed.truth_s[keep]
+    return error
 
 
 @pytest.mark.parametrize(
