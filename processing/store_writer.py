@@ -1,0 +1,214 @@
+"""Incremental writing of live sessions into the store, off the event loop.
+
+The service hands over whole updates (stamped events, live angle points); a background thread
+turns them into rows and commits at most ``commit_interval_s`` after the oldest uncommitted
+write, so a killed service loses at most that much (the default is half a second).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from processing.events import AngleTrace
+from processing.messages import encode
+from processing.store import connect, transaction
+
+log = logging.getLogger(__name__)
+
+Operation = Callable[[sqlite3.Connection], None]
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """What is known about a session when it starts."""
+
+    id: str
+    lifter: str
+    started_ms: int
+    sources: tuple[str, ...]
+    threshold_deg: float | None = None
+
+
+class StoreWriter:
+    """Queue of writes applied by one background thread (the only writer of the file)."""
+
+    def __init__(self, path: Path, commit_interval_s: float = 0.5) -> None:
+        self.path = path
+        self.commit_interval_s = commit_interval_s
+        self._queue: queue.SimpleQueue[Operation | None] = queue.SimpleQueue()
+        self._error: BaseException | None = None
+        connect(path).close()  # create and migrate now, so errors surface in the caller
+        self._thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
+        self._thread.start()
+
+    def begin_session(self, session: SessionRecord) -> None:
+        """Create the session row."""
+        self._put(lambda db: _insert_session(db, session))
+
+    def add_events(self, session_id: str, envelopes: Sequence[Mapping[str, Any]]) -> None:
+        """Store stamped events, and the sets and reps they describe."""
+        if envelopes:
+            self._put(lambda db: _insert_events(db, session_id, envelopes))
+
+    def add_trace(self, session_id: str, trace: AngleTrace) -> None:
+        """Store live angle points (non-finite ones are skipped)."""
+        finite = np.isfinite(trace.angle_deg)
+        if finite.any():
+            t_s, angle_deg = trace.t_s[finite].tolist(), trace.angle_deg[finite].tolist()
+            rows = [(session_id, t, a) for t, a in zip(t_s, angle_deg, strict=True)]
+            self._put(lambda db: _insert_trace(db, rows))
+
+    def close(self) -> None:
+        """Write and commit everything queued, then stop the thread."""
+        self._queue.put(None)
+        self._thread.join()
+        self._raise_if_failed()
+
+    def _put(self, operation: Operation) -> None:
+        """Queue a write (raising if the thread has already failed)."""
+        self._raise_if_failed()
+        self._queue.put(operation)
+
+    def _raise_if_failed(self) -> None:
+        """Surface an error of the writer thread in the caller."""
+        if self._error is not None:
+            raise RuntimeError(f"writing the session store {self.path} failed") from self._error
+
+    def _run(self) -> None:
+        """Thread body: apply writes, committing at most ``commit_interval_s`` after the first."""
+        db = connect(self.path)
+        try:
+            self._apply_until_closed(db)
+        except BaseException as error:  # reported to the caller by the next _put/close
+            log.exception("session store writer failed")
+            self._error = error
+        finally:
+            db.close()
+
+    def _apply_until_closed(self, db: sqlite3.Connection) -> None:
+        """Apply queued operations in transactions bounded in age by the commit interval."""
+        while True:
+            operation = self._queue.get()
+            if operation is None:
+                return
+            deadline = time.monotonic() + self.commit_interval_s
+            with transaction(db):
+                operation(db)
+                if not self._apply_until(db, deadline):
+                    return
+
+    def _apply_until(self, db: sqlite3.Connection, deadline: float) -> bool:
+        """Apply more operations in the open transaction until ``deadline``; False on close."""
+        while (left_s := deadline - time.monotonic()) > 0:
+            try:
+                operation = self._queue.get(timeout=left_s)
+            except queue.Empty:
+                break
+            if operation is None:
+                return False
+            operation(db)
+        return True
+
+
+def _insert_session(db: sqlite3.Connection, session: SessionRecord) -> None:
+    """The ``sessions`` row."""
+    db.execute(
+        "INSERT INTO sessions (id, lifter, started_ms, threshold_deg, sources)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (
+            session.id,
+            session.lifter,
+            session.started_ms,
+            session.threshold_deg,
+            json.dumps(list(session.sources)),
+        ),
+    )
+
+
+def _insert_trace(db: sqlite3.Connection, rows: list[tuple[str, float, float]]) -> None:
+    """Angle points."""
+    db.executemany("INSERT INTO trace (session_id, t, angle_deg) VALUES (?, ?, ?)", rows)
+
+
+def _insert_events(
+    db: sqlite3.Connection, session_id: str, envelopes: Sequence[Mapping[str, Any]]
+) -> None:
+    """Events, then whatever each one changes in the session, set and rep tables."""
+    db.executemany(
+        "INSERT OR IGNORE INTO events (session_id, seq, type, t, ts_ms, payload)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [(session_id, e["seq"], e["type"], e["t"], e["ts"], encode(e).decode()) for e in envelopes],
+    )
+    for envelope in envelopes:
+        apply = _EVENT_EFFECTS.get(envelope["type"])
+        if apply is not None:
+            apply(db, session_id, envelope)
+
+
+def _on_session_start(db: sqlite3.Connection, session_id: str, e: Mapping[str, Any]) -> None:
+    """The pipeline knows the mode and the threshold it really uses."""
+    db.execute(
+        "UPDATE sessions SET mode = ?, threshold_deg = ? WHERE id = ?",
+        (e["mode"], e["threshold_deg"], session_id),
+    )
+
+
+def _on_session_end(db: sqlite3.Connection, session_id: str, e: Mapping[str, Any]) -> None:
+    """A session without an end time was cut short (killed service)."""
+    db.execute("UPDATE sessions SET ended_ms = ? WHERE id = ?", (e["ts"], session_id))
+
+
+def _on_set_start(db: sqlite3.Connection, session_id: str, e: Mapping[str, Any]) -> None:
+    """A new set row."""
+    db.execute(
+        "INSERT OR IGNORE INTO sets (session_id, number, start_t) VALUES (?, ?, ?)",
+        (session_id, e["set"], e["t"]),
+    )
+
+
+def _on_set_end(db: sqlite3.Connection, session_id: str, e: Mapping[str, Any]) -> None:
+    """Close a set."""
+    db.execute(
+        "UPDATE sets SET end_t = ? WHERE session_id = ? AND number = ?",
+        (e["t"], session_id, e["set"]),
+    )
+
+
+def _on_rep(db: sqlite3.Connection, session_id: str, e: Mapping[str, Any]) -> None:
+    """A rep row; its set grows to include it."""
+    peak = e["peak_flexion_deg"]
+    peak_deg = peak if peak is not None and math.isfinite(peak) else None
+    db.execute(
+        "INSERT OR IGNORE INTO reps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            session_id, e["set"], e["rep"], e["start"], e["lockout"], e["end"],
+            e["concentric_s"], e["eccentric_s"], peak_deg,
+            bool(e["flexion_alert"]), e["seconds_above_threshold"],
+        ),
+    )  # fmt: skip
+    db.execute(
+        "UPDATE sets SET end_t = max(coalesce(end_t, ?1), ?1)"
+        " WHERE session_id = ?2 AND number = ?3",
+        (e["end"], session_id, e["set"]),
+    )
+
+
+_EVENT_EFFECTS: dict[str, Callable[[sqlite3.Connection, str, Mapping[str, Any]], None]] = {
+    "session_start": _on_session_start,
+    "session_end": _on_session_end,
+    "set_start": _on_set_start,
+    "set_end": _on_set_end,
+    "rep": _on_rep,
+}
