@@ -5,11 +5,16 @@ Every expected figure below is worked out by hand in the comments, not by runnin
 
 from __future__ import annotations
 
+import json
 import math
+import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from processing.analysis import analyze_recording
+from processing.cli import main
 from processing.evaluation import (
     Counts,
     ErrorStats,
@@ -21,6 +26,8 @@ from processing.evaluation import (
     total_score,
     with_threshold,
 )
+from processing.pipeline import PipelineConfig
+from sensor.recording import read_recording
 
 Json = dict[str, Any]
 
@@ -264,3 +271,56 @@ def test_file_figures_as_json() -> None:
         "alerts": {"tp": 1, "fp": 0, "fn": 0, "precision": 1.0, "recall": 1.0},
         "flexion": {"reps": 1, "rmse_deg": 2.5, "bias_deg": 2.5},
     }
+
+
+# --- the command -------------------------------------------------------------------------
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+FIXTURE = "edge_25hz"
+
+
+def copy_fixture(directory: Path, name: str = FIXTURE) -> Json:
+    """Copy a fixture recording with its sidecars into ``directory``; return its truth."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for source in FIXTURES.glob(f"{name}.*"):
+        shutil.copy(source, directory / source.name)
+    truth: Json = json.loads((directory / f"{name}.truth.json").read_text())
+    return truth
+
+
+def test_evaluate_json_counts_every_truth_set_and_rep(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    truth = copy_fixture(tmp_path / "sessions" / "monday")
+    assert main(["evaluate", str(tmp_path), "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert [f["file"] for f in figures["files"]] == [f"sessions/monday/{FIXTURE}.csv.gz"]
+    reps = figures["total"]["reps"]
+    assert figures["total"]["sets"]["truth"] == len(truth["sets"])
+    assert reps["tp"] + reps["fn"] == sum(len(s["reps"]) for s in truth["sets"])
+    recording = read_recording(tmp_path / "sessions" / "monday" / f"{FIXTURE}.csv.gz")
+    config = PipelineConfig(threshold_deg=truth["threshold_deg"])
+    detected = analyze_recording(recording, config).to_json()
+    assert reps["tp"] + reps["fp"] == sum(len(s["reps"]) for s in detected["sets"])
+    assert set(figures["total"]["flexion"]) == {truth["mode"]}
+    assert figures["failed"] == {}
+
+
+def test_evaluate_reports_unreadable_recordings_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    copy_fixture(tmp_path)
+    (tmp_path / "broken.csv").write_text("t,ax,ay,az,gx,gy,gz\n0,1,2,3,4,5,6\n0.1,1,2,x,4,5,6\n")
+    (tmp_path / "broken.truth.json").write_text(json.dumps({"format": "imu-truth/1", "sets": []}))
+    (tmp_path / "no_truth.csv").write_text("t,ax,ay,az,gx,gy,gz\n0,1,2,3,4,5,6\n")
+    assert main(["evaluate", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert f"{FIXTURE}.csv.gz" in out and "total" in out
+    assert "broken.csv" in out and "line 3" in out and "no_truth" not in out
+
+
+def test_evaluate_without_recordings_with_truth_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["evaluate", str(tmp_path)]) == 2
+    assert "no recording with a .truth.json" in capsys.readouterr().err

@@ -1,0 +1,142 @@
+"""``backspotter evaluate DIR``: accuracy of the analysis on every recording with ground truth."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from processing.evaluation import FileScore
+
+#: File name endings of recordings (``imu-recording/1``).
+RECORDING_SUFFIXES = (".csv", ".csv.gz")
+
+ProgressCallback = Callable[[float], None]
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``evaluate`` subcommand."""
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="score the analysis against ground truth on a directory of recordings",
+        description="Analyze every recording in DIR (searched recursively) that has a "
+        "NAME.truth.json beside it and print per-file and total figures: sets with the exact "
+        "rep count, missed and spurious sets, rep precision and recall (lockouts within "
+        "0.75 s), peak-flexion RMSE and bias (dual and single apart), alert precision and recall.",
+    )
+    parser.add_argument("directory", metavar="DIR", help="directory of recordings with truth")
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        metavar="DEG",
+        help="alert threshold in degrees (default: each truth file's own threshold)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Score every recording with truth; exit 1 if one could not be read, 2 without any."""
+    from processing.evaluation import total_score
+    from processing.evaluation_report import print_evaluation
+
+    directory = Path(args.directory)
+    paths = recordings_with_truth(directory) if directory.is_dir() else []
+    if not paths:
+        print(
+            f"backspotter evaluate: no recording with a .truth.json in {directory}", file=sys.stderr
+        )
+        return 2
+    scores, failures = _score_all(directory, paths, args.threshold)
+    total = total_score(scores)
+    if args.json:
+        figures = {"files": [s.to_json() for s in scores], "total": total.to_json()}
+        print(json.dumps({**figures, "failed": failures}, indent=2))
+    else:
+        print_evaluation(scores, total, failures)
+    return 1 if failures else 0
+
+
+def recordings_with_truth(directory: Path) -> list[Path]:
+    """Recordings under ``directory`` (recursively) that have a ``NAME.truth.json``."""
+    from sensor.recording_files import sidecar_path
+
+    return sorted(
+        path
+        for path in directory.rglob("*")
+        if path.name.endswith(RECORDING_SUFFIXES) and sidecar_path(path, "truth").is_file()
+    )
+
+
+def _score_all(
+    directory: Path, paths: list[Path], threshold_deg: float | None
+) -> tuple[list[FileScore], dict[str, str]]:
+    """Scores of the files that could be analyzed, and why the others could not."""
+    from sensor.exc import BackspotterSensorError
+
+    scores: list[FileScore] = []
+    failures: dict[str, str] = {}
+    with _progress_over_files(paths) as start_file:
+        for path in paths:
+            name = str(path.relative_to(directory))
+            try:
+                scores.append(score_recording(path, name, threshold_deg, start_file(name)))
+            except BackspotterSensorError as exc:
+                failures[name] = str(exc)
+    return scores, failures
+
+
+def score_recording(
+    path: Path, name: str, threshold_deg: float | None, progress: ProgressCallback | None = None
+) -> FileScore:
+    """Analyze one recording with the truth's threshold (or ``threshold_deg``) and score it."""
+    from processing.analysis import analyze_recording
+    from processing.evaluation import score_file, with_threshold
+    from processing.pipeline import PipelineConfig
+    from sensor.exc import RecordingFormatError
+    from sensor.recording import read_recording, read_truth
+
+    recording = read_recording(path)
+    truth = read_truth(path)
+    if truth is None:
+        raise RecordingFormatError(str(path), None, None, "no NAME.truth.json beside it")
+    if threshold_deg is None:
+        threshold_deg = truth.get("threshold_deg")
+    result = analyze_recording(recording, PipelineConfig(threshold_deg=threshold_deg), progress)
+    return score_file(name, with_threshold(truth, result.threshold_deg), result.to_json())
+
+
+@contextmanager
+def _progress_over_files(
+    paths: list[Path],
+) -> Iterator[Callable[[str], ProgressCallback | None]]:
+    """``start_file(name)`` returning a callback that moves a bar through that file.
+
+    The bar is shown (on stderr) only when stdout is a terminal.
+    """
+    if not sys.stdout.isatty():
+        yield lambda name: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("Evaluating", total=len(paths))
+        files_started = 0
+
+        def start_file(name: str) -> ProgressCallback:
+            """Advance to the next file; its callback tracks recording time within it."""
+            nonlocal files_started
+            done = files_started
+            files_started += 1
+            bar.update(task, completed=done, description=name)
+            return lambda t_s: bar.update(task, completed=done, description=f"{name} {t_s:.0f} s")
+
+        yield start_file
+        bar.update(task, completed=len(paths))
