@@ -125,7 +125,8 @@ class RecordingWriter:
     silent sensor holds the others back by at most ``max_hold_s`` (recording seconds), after
     which rows are written anyway. Released rows are flushed at once, so a killed recorder
     leaves a readable file missing only the held rows (:func:`~sensor.recording.read_recording`
-    drops a line cut in half). ``flush()`` writes the held rows too. Magnetometer values are
+    drops a line cut in half). ``flush()`` writes the held rows too. Rows earlier than their
+    sensor's newest row are skipped and counted in ``skipped_rows``. Magnetometer values are
     recorded only with ``magnetometer=True``.
     """
 
@@ -145,25 +146,38 @@ class RecordingWriter:
         self._held: dict[str, list[SampleBatch]] = {role: [] for role in self.roles}
         self._newest_t_s: dict[str, float] = {}
         self._closed = False
+        #: Rows not written because their time was before their sensor's newest row.
+        self.skipped_rows = 0
 
     def write(self, batch: SampleBatch) -> None:
         """Accept one batch; write (and flush) every row no sensor can still precede."""
-        self._check_writable(batch)
+        if self._closed:
+            raise ValueError(f"{self.path} is closed")
+        if batch.role not in self._held:
+            raise ValueError(f"sensor {batch.role!r} is not one of {self.roles}")
+        batch = self._in_time_order(batch)
         if not len(batch):
             return
         self._held[batch.role].append(batch)
         self._newest_t_s[batch.role] = float(batch.t_s[-1])
         self._release(self._safe_until_s())
 
-    def _check_writable(self, batch: SampleBatch) -> None:
-        """Reject batches after close, of unknown roles, or going back in time."""
-        if self._closed:
-            raise ValueError(f"{self.path} is closed")
-        if batch.role not in self._held:
-            raise ValueError(f"sensor {batch.role!r} is not one of {self.roles}")
+    def _in_time_order(self, batch: SampleBatch) -> SampleBatch:
+        """``batch`` without the rows earlier than its sensor's newest, counted as skipped.
+
+        A reader rejects time going backwards within a sensor, and a live recording should
+        lose a stray sample rather than stop.
+        """
         newest_s = self._newest_t_s.get(batch.role, -math.inf)
-        if len(batch) and (batch.t_s[0] < newest_s or np.any(np.diff(batch.t_s) < 0)):
-            raise ValueError(f"sensor {batch.role!r} went back in time at t={batch.t_s[0]:g}")
+        previous_max_s = np.maximum.accumulate(np.concatenate(([newest_s], batch.t_s)))[:-1]
+        kept = np.flatnonzero(batch.t_s >= previous_max_s)
+        if kept.size == len(batch):
+            return batch
+        self.skipped_rows += len(batch) - kept.size
+        mag = None if batch.mag_ut is None else batch.mag_ut[kept]
+        return SampleBatch(
+            batch.role, batch.t_s[kept], batch.accel_mps2[kept], batch.gyro_rps[kept], mag
+        )
 
     def _safe_until_s(self) -> float:
         """Time up to which rows can be written: every sensor has passed it, or held too long."""

@@ -462,15 +462,23 @@ def test_gzip_writer_killed_before_closing_leaves_a_readable_file(tmp_path: Path
     assert_batches_equal(cut, batch.slice(0, len(cut)))
 
 
-def test_writer_rejects_unknown_roles_time_going_back_and_writes_after_close(
-    tmp_path: Path,
-) -> None:
+def test_writer_skips_and_counts_rows_going_back_in_time(tmp_path: Path) -> None:
+    path = tmp_path / "w.csv"
+    with RecordingWriter(path, ("upper",)) as writer:
+        writer.write(make_batch("upper", [0.0, 0.1, 0.2]))
+        writer.write(make_batch("upper", [0.15, 0.2, 0.3, 0.25, 0.4]))  # 0.15 and 0.25 go back
+        writer.write(make_batch("upper", [0.35]))  # before 0.4
+    assert writer.skipped_rows == 3
+    recording = read_recording(path)
+    np.testing.assert_array_equal(recording.sensors["upper"].t_s, [0.0, 0.1, 0.2, 0.3, 0.4])
+    assert recording.dropped_duplicates == 1  # the repeated 0.2
+
+
+def test_writer_rejects_unknown_roles_and_writes_after_close(tmp_path: Path) -> None:
     writer = RecordingWriter(tmp_path / "w.csv", ("upper", "lower"))
     writer.write(make_batch("upper", [0.0, 0.1]))
     with pytest.raises(ValueError, match="wrist"):
         writer.write(make_batch("wrist", [0.2]))
-    with pytest.raises(ValueError, match="back in time"):
-        writer.write(make_batch("upper", [0.05]))
     writer.close()
     writer.close()
     with pytest.raises(ValueError, match="closed"):
