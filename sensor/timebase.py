@@ -203,11 +203,6 @@ class Timebase:
         self._last_arrival_s: float | None = None
         self._link_lost = False
 
-    @property
-    def period_s(self) -> float:
-        """The nominal sample period."""
-        return self._period_s
-
     def link_lost(self) -> None:
         """The link dropped: a counterless sensor starts a new anchor at the next packet."""
         self._link_lost = True

@@ -94,9 +94,7 @@ def test_backspotter_v1_header_fields_and_wraps() -> None:
     first, second, third = (decoder.feed(p) for p in notifications("backspotter_v1.hex"))
 
     acc8, gyro2000 = 8 / 32768 * G, 2000 / 32768 * DEG
-    np.testing.assert_allclose(
-        first.accel_mps2, np.array([[0, 0, 4096], [100, -200, 4000]]) * acc8
-    )
+    np.testing.assert_allclose(first.accel_mps2, np.array([[0, 0, 4096], [100, -200, 4000]]) * acc8)
     np.testing.assert_allclose(first.gyro_rps, np.array([[16384, 0, -16384], [0, 0, 1]]) * gyro2000)
     assert first.accel_mps2[0, 2] == pytest.approx(G)
     assert first.gyro_rps[0, 0] == pytest.approx(1000 * DEG)

@@ -189,6 +189,7 @@ def test_rates_snap_to_what_the_device_supports() -> None:
         ("witmotion", None, ["0000ffe5-0000-1000-8000-00805f9b34fb"], False),
         ("movesense", "Movesense 174630000192", [], True),
         ("thingy52", "Thingy", [], True),
+        ("thingy52", "my-thingy", ["EF680100-9B35-4933-9B10-52FFA9740042"], True),
         ("thingy52", "Polar H10", ["0000180d-0000-1000-8000-00805f9b34fb"], False),
         ("backspotter", "ESP32", ["95c90001-9b3e-4776-bc69-21b9d89c9398"], True),
     ],

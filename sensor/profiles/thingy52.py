@@ -32,6 +32,8 @@ def _tms_uuid(short: int) -> str:
 
 
 SERVICE_UUID = _tms_uuid(0x0400)
+#: The Thingy configuration service, the one the Thingy advertises.
+CONFIGURATION_SERVICE_UUID = _tms_uuid(0x0100)
 CONFIG_UUID = _tms_uuid(0x0401)
 RAW_UUID = _tms_uuid(0x0406)
 
@@ -163,4 +165,5 @@ THINGY52 = Thingy52Profile(
     supported_rates_hz=tuple(float(r) for r in range(MIN_RATE_HZ, MAX_RATE_HZ + 1)),
     name_prefixes=("Thingy",),
     has_magnetometer=True,
+    extra_service_uuids=(CONFIGURATION_SERVICE_UUID,),
 )
