@@ -6,6 +6,8 @@ import argparse
 import io
 import json
 import math
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -92,3 +94,14 @@ def test_bad_input_is_a_clear_error(
     captured = capsys.readouterr()
     assert captured.out == ""
     assert message in captured.err
+
+
+def test_the_console_script_decodes_and_fails_cleanly() -> None:
+    command = [sys.executable, "-m", "processing.cli", "decode", "--profile", "movesense"]
+    ok = subprocess.run([*command, "01 4d c8 00"], capture_output=True, text=True, check=False)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["stats"]["replies"] == 1
+    bad = subprocess.run([*command, "01 4g"], capture_output=True, text=True, check=False)
+    assert bad.returncode == 2
+    assert "argument 1, column 5: 'g' is not a hex digit" in bad.stderr
+    assert "Traceback" not in bad.stderr
