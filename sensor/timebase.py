@@ -293,7 +293,7 @@ class Timebase:
 
 
 class _DeviceClockTimer:
-    """Device times from the profile's clock; gaps from clock jumps and sequence numbers."""
+    """Device times from the profile's clock; gaps from its jumps; duplicates by key."""
 
     def __init__(self, profile: Profile, config: TimebaseConfig) -> None:
         assert profile.clock is not None
