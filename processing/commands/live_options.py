@@ -1,0 +1,92 @@
+"""Options and runner shared by ``run`` and ``replay``: where events go and how to stop.
+
+Kept free of heavy imports (argparse only at module level) so ``backspotter --help`` is fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from processing.service import ServiceConfig
+
+DEFAULT_LIFTER = "default"
+
+
+def add_output_options(parser: argparse.ArgumentParser) -> None:
+    """``--mqtt``, ``--no-mqtt``, ``--no-embedded-broker``, ``--db``, ``--threshold``, ``--cue``."""
+    parser.add_argument(
+        "--mqtt",
+        metavar="URL",
+        default="mqtt://localhost:1883",
+        help="broker, mqtt[s]://[user[:password]@]host[:port] (default: %(default)s; "
+        "a user without password reads BACKSPOTTER_MQTT_PASSWORD)",
+    )
+    parser.add_argument("--no-mqtt", action="store_true", help="do not publish")
+    parser.add_argument(
+        "--no-embedded-broker",
+        action="store_true",
+        help="never start the embedded broker, even when nothing listens at a localhost URL",
+    )
+    parser.add_argument(
+        "--db", type=Path, metavar="PATH", help="session store (default: in the user data dir)"
+    )
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        metavar="DEG",
+        help="alert threshold in degrees (default: 30 with two sensors, 60 with one)",
+    )
+    parser.add_argument(
+        "--cue",
+        choices=("off", "bell", "tone"),
+        help="sound on each flexion alert: terminal bell (default), generated tone, or none",
+    )
+
+
+def serve(args: argparse.Namespace, lifters: list[tuple[str, tuple[str, ...]]], cue: str) -> int:
+    """Run the service for ``(lifter, source URLs)`` until the sources end or Ctrl-C."""
+    import asyncio
+
+    from processing.mqtt_url import BrokerURL
+    from processing.outbox import outbox_path_for
+    from processing.service import LifterSpec, ServiceConfig
+    from processing.store import default_db_path
+    from sensor.exc import BackspotterSensorError
+
+    db_path = args.db or default_db_path()
+    try:
+        config = ServiceConfig(
+            tuple(LifterSpec(name, urls, args.threshold) for name, urls in lifters),
+            mqtt_url=None if args.no_mqtt else BrokerURL.parse(args.mqtt),
+            db_path=db_path,
+            outbox_path=outbox_path_for(db_path),
+            embedded_broker=not args.no_embedded_broker,
+        )
+        return asyncio.run(_serve(config, cue))
+    except (ValueError, OSError, BackspotterSensorError) as error:
+        print(f"backspotter {args.command}: {error}", file=sys.stderr)
+        return 2
+
+
+async def _serve(config: ServiceConfig, cue_kind: str) -> int:
+    """The service with the console view, stopped cleanly by SIGINT or SIGTERM."""
+    import asyncio
+    import signal
+
+    from processing.console import ConsoleView
+    from processing.cue import make_cue
+    from processing.service import Service
+
+    service = Service(config)
+    view = ConsoleView(service, make_cue(cue_kind, sys.stdout))
+    service.observers.append(view)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, service.stop)
+    with view.showing():
+        await service.run()
+    return 0

@@ -1,0 +1,56 @@
+"""``backspotter replay FILE``: a recording through the live service path, paced in wall time."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from processing.commands.live_options import DEFAULT_LIFTER, add_output_options, serve
+
+
+def speed(text: str) -> str:
+    """``--speed``: a positive factor or ``max``."""
+    if text == "max":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"speed must be a number or max, not {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"speed must be positive, not {text!r}")
+    return text
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``replay`` subcommand."""
+    parser = subparsers.add_parser(
+        "replay",
+        help="replay a recording as a live session (publish, store, console)",
+        description="Stream a recording through the same service as live sensors: recording "
+        "time is mapped to wall time, --speed times faster (max: as fast as possible).",
+    )
+    parser.add_argument("file", type=Path, help="recording (NAME.csv or NAME.csv.gz)")
+    parser.add_argument(
+        "--speed", type=speed, default="1", help="1, 10, ... or max (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--lifter",
+        default=DEFAULT_LIFTER,
+        metavar="NAME",
+        help="lifter name (default: %(default)s)",
+    )
+    add_output_options(parser)
+    parser.set_defaults(func=run)
+
+
+def replay_url(path: Path, speed: str) -> str:
+    """``replay://`` URL of a file (absolute, so any path survives URL parsing)."""
+    return f"replay://{quote(str(path.resolve()))}?speed={speed}"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Replay the file; the cue is off by default at ``--speed max`` (alerts would pile up)."""
+    cue = args.cue or ("off" if args.speed == "max" else "bell")
+    return serve(args, [(args.lifter, (replay_url(args.file, args.speed),))], cue)
