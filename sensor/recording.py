@@ -69,6 +69,7 @@ from sensor.recording_files import (
 )
 from sensor.recording_parse import (
     REQUIRED_COLUMNS,
+    Columns,
     drop_partial_last_line,
     first_problem,
     parse_exactly,
@@ -120,23 +121,28 @@ def read_recording(path: str | Path) -> Recording:
     """Read ``NAME.csv`` or ``NAME.csv.gz`` and its ``NAME.meta.json`` if there is one."""
     path = Path(path)
     raw, gzip_truncated = read_recording_bytes(path)
-    text = decode_utf8(path, raw)
-    if not text.strip():
-        message = f"empty file: expected a header such as {','.join(REQUIRED_COLUMNS)}"
-        raise RecordingFormatError(str(path), 1, None, message)
-    header, header_lines = read_header(text)
-    layout = parse_header(str(path), header)
-    raw, text, dropped_partial_line = drop_partial_last_line(raw, text)
-    columns = parse_bulk(raw, layout) if header_lines == 1 else None
-    if columns is None or first_problem(columns) is not None:
-        columns = parse_exactly(str(path), text, layout)
-    if columns.t_s.size == 0:
-        cut_note = " (a last row without its line end was dropped)" if dropped_partial_line else ""
-        message = f"no samples after the header{cut_note}"
-        raise RecordingFormatError(str(path), header_lines + 1, None, message)
+    columns, dropped_partial_line = _parse_rows(str(path), raw, decode_utf8(path, raw))
     sensors, dropped_duplicates = split_sensors(columns)
     truncated = gzip_truncated or dropped_partial_line
     return Recording(sensors, read_meta(path), path, dropped_duplicates, truncated)
+
+
+def _parse_rows(path: str, raw: bytes, text: str) -> tuple[Columns, bool]:
+    """Every row, parsed in bulk or else exactly; True when a cut last line was dropped."""
+    if not text.strip():
+        message = f"empty file: expected a header such as {','.join(REQUIRED_COLUMNS)}"
+        raise RecordingFormatError(path, 1, None, message)
+    header, header_lines = read_header(text)
+    layout = parse_header(path, header)
+    raw, text, dropped_partial_line = drop_partial_last_line(raw, text)
+    columns = parse_bulk(raw, layout) if header_lines == 1 else None
+    if columns is None or first_problem(columns) is not None:
+        columns = parse_exactly(path, text, layout)
+    if columns.t_s.size == 0:
+        cut_note = " (a last row without its line end was dropped)" if dropped_partial_line else ""
+        message = f"no samples after the header{cut_note}"
+        raise RecordingFormatError(path, header_lines + 1, None, message)
+    return columns, dropped_partial_line
 
 
 def write_recording(

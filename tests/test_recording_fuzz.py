@@ -32,6 +32,8 @@ from sensor.samples import SampleBatch
 FUZZ = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
+#: Round trips cost more per example (files written and read), so fewer of them.
+ROUND_TRIPS = settings(FUZZ, max_examples=60)
 
 VALID_FILES = [
     "t,sensor,ax,ay,az,gx,gy,gz\n"
@@ -197,7 +199,7 @@ def assert_same_recording(got: Recording, expected: Recording) -> None:
             assert (np.abs(getattr(got.sensors[role], name) - expected_values) <= tolerance).all()
 
 
-@FUZZ
+@ROUND_TRIPS
 @given(recording=recordings(), gz=st.booleans())
 def test_write_then_read_gives_the_recording_back(
     tmp_path: Path, recording: Recording, gz: bool
@@ -210,7 +212,7 @@ def test_write_then_read_gives_the_recording_back(
     assert_same_columns(bulk, exact)
 
 
-@FUZZ
+@ROUND_TRIPS
 @given(recording=recordings(), batch_s=st.sampled_from([0.01, 0.1, 0.37, 5.0]))
 def test_iter_batches_reassembles_the_recording_in_time_order(
     recording: Recording, batch_s: float
@@ -229,7 +231,7 @@ def test_iter_batches_reassembles_the_recording_in_time_order(
         np.testing.assert_array_equal(np.concatenate([b.gyro_rps for b in mine]), batch.gyro_rps)
 
 
-@FUZZ
+@ROUND_TRIPS
 @given(recording=recordings(), batch_s=st.sampled_from([0.01, 0.1, 1.0]), data=st.data())
 def test_writer_gives_the_same_recording_whatever_the_arrival_order(
     tmp_path: Path, recording: Recording, batch_s: float, data: st.DataObject
