@@ -8,8 +8,9 @@ measure it in whatever orientation they are strapped on (:mod:`sensor.sim.imu`),
 samples reach the host through a drifting clock and a lossy link (:mod:`sensor.sim.link`).
 The truth (:mod:`sensor.sim.truth`) comes from the body model, never from the sensor data.
 
-    >>> session = simulate_session(7)
-    >>> session.recording.roles, len(session.truth["sets"])
+Use ``simulate_session(7)`` for a varied session drawn from a seed, or a
+:class:`SessionSpec` for a chosen one; ``session.recording`` is what ``read_recording`` would
+return for it and ``session.truth`` the ``imu-truth/1`` document.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from sensor.recording import Recording, iter_batches
 from sensor.samples import FloatArray, SampleBatch
 from sensor.sim.body import PLACEMENT_LEVEL, Body, Sway
 from sensor.sim.imu import Mount, SensorErrors, apply_errors, ideal_readings
+from sensor.sim.keyframes import AngleRule, Script
 from sensor.sim.link import delivered_rows, sample_clock
-from sensor.sim.script import AngleRule, Script, build_script
+from sensor.sim.script import build_script
 from sensor.sim.spec import (
     ROLE_PLACEMENT,
     Gap,

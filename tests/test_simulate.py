@@ -268,6 +268,23 @@ def test_gaps_losses_and_duplicates_appear_as_specified() -> None:
     assert np.any(np.abs(lower_gap_starts - 10.0) < 0.1)
 
 
+def test_every_row_arrives_twice_for_a_while_after_a_reconnect() -> None:
+    link = SensorSpec(rate_hz=50.0, reconnect_duplicates_s=2.0)
+    spec = SessionSpec(
+        seed=7,
+        sensors={"lumbar": link},
+        sets=(SetSpec(reps=2),),
+        rest_s=SHORT_REST_S,
+        gaps=(Gap(duration_s=1.5, at_s=12.0),),
+    )
+    delivered = simulate_session(spec).delivered["lumbar"]
+    repeated = np.concatenate(([False], np.diff(delivered.t_s) == 0))
+    after = (delivered.t_s >= 13.5) & (delivered.t_s < 15.5)
+    assert 95 <= repeated[after].sum() <= 100  # 2 s at 50 Hz, every row once more
+    assert not repeated[~after].any()
+    assert not np.any((delivered.t_s > 12.0) & (delivered.t_s < 13.5))
+
+
 def test_clock_drift_and_rate_show_in_the_timestamps() -> None:
     spec = SessionSpec(
         seed=8,
@@ -343,6 +360,8 @@ def test_random_sessions_cover_every_situation(random_sessions: list[SimulatedSe
             seen.add("high rate" if sensor["rate_hz"] >= 200 else "")
         if spec.gaps:
             seen.add("gap")
+            if any(s.reconnect_duplicates_s > 0 for s in spec.sensors.values()):
+                seen.add("duplicates after reconnect")
         if any(s.burst_ms > 0 for s in spec.sensors.values()):
             seen.add("bursts")
         if len({s.rate_hz for s in spec.sensors.values()}) > 1:
@@ -367,6 +386,7 @@ def test_random_sessions_cover_every_situation(random_sessions: list[SimulatedSe
         "low rate",
         "high rate",
         "gap",
+        "duplicates after reconnect",
         "bursts",
         "mixed rates",
     }

@@ -3,8 +3,8 @@
 A sensor samples on its own crystal, which runs ``clock_ppm`` fast or slow; the recorded time
 is either the sensor's own counter plus host jitter, or, for devices without a timestamp in
 their frames, the host's arrival time, which bunches samples at BLE connection events.
-Packets get lost (several samples at once), outages remove whole stretches and a BLE stack
-occasionally delivers a notification twice.
+Packets get lost (several samples at once), outages remove whole stretches, and a BLE stack
+occasionally delivers a notification twice (every one, for a while after a reconnect).
 """
 
 from __future__ import annotations
@@ -73,5 +73,8 @@ def delivered_rows(
     for start_s, end_s in outages:
         keep &= (true_s < start_s) | (true_s >= end_s)
     kept = np.flatnonzero(keep)
-    copies = np.where(rng.random(kept.size) < sensor.duplicate_rate, 2, 1)
-    return np.repeat(kept, copies)
+    doubled = rng.random(kept.size) < sensor.duplicate_rate
+    for _, end_s in outages:
+        after = true_s[kept]
+        doubled |= (after >= end_s) & (after < end_s + sensor.reconnect_duplicates_s)
+    return np.repeat(kept, np.where(doubled, 2, 1))

@@ -53,6 +53,7 @@ class SensorSpec:
     drop_rate: float = 0.0  # fraction of packets lost, 0..1
     duplicate_rate: float = 0.0  # fraction of rows delivered twice, 0..1
     start_delay_s: float = 0.0  # the sensor starts streaming this long after the session, s
+    reconnect_duplicates_s: float = 0.0  # after an outage every row arrives twice this long, s
     ideal: bool = False  # True = no noise, bias, scale error, quantisation or clock error
 
 
@@ -151,7 +152,10 @@ def random_spec(seed: int, rest_s: tuple[float, float] = (60.0, 240.0)) -> Sessi
         rest_s=rest_s,
         gaps=gaps,
     )
-    return replace(spec, lifter=resolved_lifter(spec))
+    # BlueZ may fire every notification callback twice after a reconnect (bleak issue 2002).
+    doubled_s = float(rng.uniform(1.0, 5.0)) if rng.random() < 0.3 else 0.0
+    sensors = {role: replace(s, reconnect_duplicates_s=doubled_s) for role, s in sensors.items()}
+    return replace(spec, sensors=sensors, lifter=resolved_lifter(spec))
 
 
 def _random_sensor(

@@ -12,7 +12,7 @@ import numpy as np
 
 from sensor.samples import FloatArray
 from sensor.sim.body import Body
-from sensor.sim.script import RepEvents, Script
+from sensor.sim.keyframes import RepEvents, Script
 from sensor.sim.spec import ROLE_PLACEMENT, ROUNDED_LUMBAR_DEG, SessionSpec
 
 #: Resolution of the truth angle traces, s.
