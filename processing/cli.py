@@ -14,6 +14,8 @@ COMMAND_MODULES = (
     "analyze",
     "evaluate",
     "decode",
+    "scan",
+    "record",
     "run",
     "replay",
 )

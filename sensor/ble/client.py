@@ -48,6 +48,14 @@ class SensorLink:
 
     async def open(self, device: BLEDevice, policy: LinkPolicy) -> None:
         """Connect, subscribe and write the start commands within ``connect_timeout_s``."""
+        try:
+            await self._open(device, policy)
+        except TimeoutError as exc:
+            limit = f"{policy.connect_timeout_s:g} s"
+            raise TimeoutError(f"no answer to connect, discover and start in {limit}") from exc
+
+    async def _open(self, device: BLEDevice, policy: LinkPolicy) -> None:
+        """Connect, subscribe and start, bounded by ``connect_timeout_s``."""
         async with asyncio.timeout(policy.connect_timeout_s):
             self._client = await establish_connection(
                 BleakClient,

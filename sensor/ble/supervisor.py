@@ -118,6 +118,8 @@ class SensorSupervisor:
         self._outage: _Outage | None = _Outage("not connected yet", clock(), first=True)
         self._last_arrival_s: float | None = None
         self._last_error: BaseException | None = None
+        #: Address the device was last heard at (``None``: never found).
+        self._found_at: str | None = None
 
     async def run(self) -> None:
         """Connect (bounded), then stream and reconnect until cancelled."""
@@ -147,9 +149,10 @@ class SensorSupervisor:
     def _first_failure_message(self, limit_s: float) -> str:
         """What to tell the lifter when the sensor never came up."""
         spec = self._spec_text()
-        if isinstance(self._last_error, _NotFoundError) or self._last_error is None:
+        if self._found_at is None:
             return f"{spec}: not found within {limit_s:g} s (is it on, charged and in range?)"
-        return f"{spec}: found but did not answer within {limit_s:g} s ({self._last_error})"
+        last = "" if self._last_error is None else f"; last attempt: {self._last_error}"
+        return f"{spec}: found at {self._found_at} but did not answer within {limit_s:g} s{last}"
 
     def _spec_text(self) -> str:
         """The sensor as the lifter named it."""
@@ -179,6 +182,7 @@ class SensorSupervisor:
         device = await find_device(self.spec.target, self._policy.find_timeout_s, self._backend)
         if device is None:
             raise _NotFoundError(f"{self.spec.target} not advertising")
+        self._found_at = device.address
         link = SensorLink(self.spec, self._clock, self._on_frame, self._backend)
         self.stats.decoders.append(link.decoder_stats)
         await link.open(device, self._policy)

@@ -1,9 +1,10 @@
-"""Simulated motion sampled at a device's rate and encoded in that device's own bytes.
+"""Simulated motion sampled on a device's clock and encoded in that device's own bytes.
 
-The player is the emulated sensor's measurement side: it samples a recorded or simulated
-trace on the device's clock and turns each sample into notification payloads with the
-profile's encoder, remembering which samples every packet carries so a test can prove what
-arrived, what was lost and what was duplicated.
+The player is the emulated sensor's measurement side. ``motion.t_s`` is world time, the
+simulated clock shared by every emulated sensor and the host, so two sensors sample the same
+body at the same moments whenever each of them started. Each sample is encoded with the
+profile's encoder, and the player remembers which samples every packet carries so a test
+can prove what arrived, what was lost and what was duplicated.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class Packet:
 
 
 class MotionPlayer:
-    """Samples ``motion`` at the device's rate from the moment streaming starts."""
+    """Samples ``motion`` at the device's rate from the moment the device starts measuring."""
 
     def __init__(
         self,
@@ -43,13 +44,13 @@ class MotionPlayer:
     ) -> None:
         self.profile = profile
         self.motion = motion
-        self._motion_t_s = motion.t_s - motion.t_s[0]
         self._clock_offset_s = device_clock_offset_s
         self._stream_id = stream_id
         self.rate_hz = profile.snap_rate_hz(None)
-        #: Motion index of every sample taken so far, in device order.
+        #: Motion index and world time of every sample taken so far, in device order.
         self.motion_index: list[int] = []
-        self.started_at_s: float | None = None
+        self.world_s: list[float] = []
+        self.started = False
         self._base_s = 0.0
         self._base_sample = 0
         self._encoder: Encoder | None = None
@@ -63,16 +64,17 @@ class MotionPlayer:
 
     @property
     def finished(self) -> bool:
-        """Whether the whole motion has been sampled."""
-        return self.started_at_s is not None and self._next_time_s() > self._motion_t_s[-1]
+        """Whether the device has sampled to the end of the motion."""
+        return self.started and self._next_time_s() > self.motion.t_s[-1]
 
     def start(self, now_s: float) -> None:
-        """Begin sampling at simulated time ``now_s`` (motion time 0)."""
-        if self.started_at_s is None:
-            self.started_at_s = now_s
+        """Begin measuring at world time ``now_s`` (later calls change nothing)."""
+        if not self.started:
+            self.started = True
+            self._base_s = now_s
             self._encoder = self._new_encoder()
 
-    def set_rate(self, rate_hz: float, now_s: float) -> list[Packet]:
+    def set_rate(self, rate_hz: float) -> list[Packet]:
         """Change the output rate from the next sample on; returns the flushed partial packet."""
         rate = self.profile.snap_rate_hz(rate_hz)
         if rate == self.rate_hz:
@@ -85,31 +87,31 @@ class MotionPlayer:
         return flushed
 
     def take_due(self, now_s: float) -> list[Packet]:
-        """Sample everything due by simulated ``now_s``; the packets that became complete."""
-        if self.started_at_s is None or self._encoder is None:
+        """Sample everything due by world time ``now_s``; the packets that became complete."""
+        if self._encoder is None:
             return []
         packets: list[Packet] = []
-        motion_now_s = now_s - self.started_at_s
-        while not self.finished and self._next_time_s() <= motion_now_s:
+        while not self.finished and self._next_time_s() <= now_s:
             packets.extend(self._take_one())
         if self.finished:
             packets.extend(self._flush())
         return packets
 
     def _next_time_s(self) -> float:
-        """Motion time of the next sample."""
+        """World time of the next sample."""
         return self._base_s + (self.samples_taken - self._base_sample) / self.rate_hz
 
     def _take_one(self) -> list[Packet]:
-        """Measure one sample and encode it."""
+        """Measure one sample (the motion row at that world time) and encode it."""
         assert self._encoder is not None
-        index = int(np.searchsorted(self._motion_t_s, self._next_time_s() - 1e-9))
-        index = min(index, len(self._motion_t_s) - 1)
+        world_s = self._next_time_s()
+        index = int(np.searchsorted(self.motion.t_s, world_s - 1e-9))
+        index = min(index, len(self.motion.t_s) - 1)
         self.motion_index.append(index)
-        mag = None if self.motion.mag_ut is None else self.motion.mag_ut[index : index + 1]
-        payloads = self._encoder.encode(
-            self.motion.accel_mps2[index : index + 1], self.motion.gyro_rps[index : index + 1], mag
-        )
+        self.world_s.append(world_s)
+        row = slice(index, index + 1)
+        mag = None if self.motion.mag_ut is None else self.motion.mag_ut[row]
+        payloads = self._encoder.encode(self.motion.accel_mps2[row], self.motion.gyro_rps[row], mag)
         return self._packets_from(payloads)
 
     def _flush(self) -> list[Packet]:
@@ -118,7 +120,7 @@ class MotionPlayer:
         return self._packets_from(self._encoder.flush())
 
     def _packets_from(self, payloads: list[bytes]) -> list[Packet]:
-        """Attribute the samples taken since the last packet to ``payloads`` (all to the last)."""
+        """Attribute the samples taken since the last packet to ``payloads``."""
         packets = []
         for payload in payloads:
             n = self.samples_taken - self._pending_first
@@ -128,7 +130,7 @@ class MotionPlayer:
         return packets
 
     def _new_encoder(self) -> Encoder:
-        """An encoder that continues the packet counter and device clock."""
+        """An encoder that continues the packet counter and the device clock."""
         return self.profile.new_encoder(
             self.rate_hz,
             first_sequence=self._packets % (self.profile.sequence_modulus or 1),

@@ -76,10 +76,11 @@ class EmulatedSensor:
         rssi_dbm: int = -60,
         pacing: LinkPacing | None = None,
         silent: bool = False,
+        device_clock_offset_s: float = 1000.0,
     ) -> None:
         self.profile, self.clock, self.name, self.address = profile, clock, name, address
         self.pacing = pacing or LinkPacing()
-        self.player = MotionPlayer(profile, motion)
+        self.player = MotionPlayer(profile, motion, device_clock_offset_s=device_clock_offset_s)
         self.device = radio.new_device(name, address, SensorDevice)
         self.device.silent = silent
         radio.set_rssi(address, rssi_dbm)
@@ -100,6 +101,8 @@ class EmulatedSensor:
         self.sent: list[Packet] = []
         #: Notifications the full buffer threw away.
         self.dropped_packets = 0
+        #: Notifications sent in each connection event that carried any.
+        self.burst_sizes: list[int] = []
         #: Loop time of the last :meth:`reappear`.
         self.reappeared_at: float | None = None
         #: Set while sample data reaches a subscribed client.
@@ -207,7 +210,7 @@ class EmulatedSensor:
         self._queue.extendleft(Packet(reply, "reply") for reply in reversed(command.replies))
         now_s = self.clock.now_s()
         if command.rate_hz is not None:
-            self._enqueue(self.player.set_rate(command.rate_hz, now_s))
+            self._enqueue(self.player.set_rate(command.rate_hz))
         if command.action == "start":
             self.player.start(now_s)
 
@@ -252,9 +255,12 @@ class EmulatedSensor:
 
     async def _send_event(self) -> None:
         """Send up to the per-event budget of buffered notifications."""
-        for _ in range(self.pacing.max_packets_per_event):
+        budget = min(self.pacing.max_packets_per_event, len(self._queue))
+        if budget:
+            self.burst_sizes.append(budget)
+        for _ in range(budget):
             connection = self._connection
-            if not self._queue or connection is None:
+            if connection is None:
                 return
             packet = self._queue.popleft()
             await self.device.notify_subscriber(connection, self._notify_char, packet.payload)

@@ -69,8 +69,9 @@ class VirtualRadio:
             await self.adapter.stop_scanning()
         _radios.pop(asyncio.get_running_loop(), None)
 
-    def new_device(self, name: str, address: str, kind: type[_D] = Device) -> _D:  # type: ignore[assignment]
-        """A Bumble device with its own controller on this radio's link (not powered on)."""
+    def new_device(self, name: str, address: str, kind: type[_D]) -> _D:
+        """A Bumble device of class ``kind`` with its own controller on this radio's link
+        (not powered on)."""
         return self._attach(name, address, VirtualController(name, link=self.link), kind)
 
     def _attach(self, name: str, address: str, controller: VirtualController, kind: type[_D]) -> _D:

@@ -1,0 +1,174 @@
+"""``backspotter record SOURCE [SOURCE] OUT.csv``: stream sensors into an imu-recording/1 file.
+
+Rows are written and flushed as they stream, so a killed recorder leaves a readable file;
+Ctrl-C (or ``--duration``) stops cleanly, writing what is still held.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sensor.recording import RecordingWriter
+    from sensor.samples import SensorStatus
+    from sensor.sources import BleOptions, Source
+
+log = logging.getLogger(__name__)
+
+_SUFFIXES = (".csv", ".csv.gz")
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``record`` subcommand."""
+    parser = subparsers.add_parser(
+        "record",
+        help="stream one or two sensors into a recording file",
+        description="Stream sensors (ble://, replay:// or sim:// URLs; two BLE sensors as "
+        "roles upper and lower) into an imu-recording/1 file, flushed as it goes. "
+        "Ctrl-C stops.",
+    )
+    parser.add_argument("sources", nargs="+", metavar="SOURCE", help="source URL")
+    parser.add_argument("out", metavar="OUT.csv", help="recording to write (.csv or .csv.gz)")
+    parser.add_argument(
+        "--duration", type=float, metavar="S", help="stop after S seconds of recording"
+    )
+    parser.set_defaults(func=run)
+
+
+@dataclass(slots=True)
+class RecordSummary:
+    """What a recording run wrote and what happened to the sensors meanwhile."""
+
+    path: Path
+    samples: Counter[str] = field(default_factory=Counter)
+    statuses: list[SensorStatus] = field(default_factory=list)
+    first_t_s: float | None = None
+    last_t_s: float | None = None
+
+    @property
+    def duration_s(self) -> float:
+        """Seconds of recording written."""
+        if self.first_t_s is None or self.last_t_s is None:
+            return 0.0
+        return self.last_t_s - self.first_t_s
+
+
+def run(args: argparse.Namespace) -> int:
+    """Record until the sources end, ``--duration`` passes or Ctrl-C; 2 on a bad argument."""
+    from sensor.exc import DeviceError, SourceURLError
+
+    out = Path(args.out)
+    if not out.name.endswith(_SUFFIXES):
+        print(f"backspotter record: {out} must end in .csv or .csv.gz", file=sys.stderr)
+        return 2
+    try:
+        summary = asyncio.run(_record_until_interrupted(args.sources, out, args.duration))
+    except SourceURLError as exc:
+        print(f"backspotter record: {exc}", file=sys.stderr)
+        return 2
+    except DeviceError as exc:
+        print(f"backspotter record: {exc}", file=sys.stderr)
+        return 1
+    _print_summary(summary)
+    return 0
+
+
+async def _record_until_interrupted(
+    urls: list[str], out: Path, duration_s: float | None
+) -> RecordSummary:
+    """Record, turning SIGINT and SIGTERM into a clean stop."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    return await record(urls, out, stop=stop, duration_s=duration_s)
+
+
+async def record(
+    urls: list[str],
+    out: str | Path,
+    *,
+    ble: BleOptions | None = None,
+    stop: asyncio.Event | None = None,
+    duration_s: float | None = None,
+) -> RecordSummary:
+    """Stream the sources into ``out`` until they end, ``stop`` is set or ``duration_s``."""
+    from sensor.recording import RecordingWriter
+    from sensor.sources import open_sources
+
+    source = open_sources(urls, ble)
+    summary = RecordSummary(Path(out))
+    try:
+        with RecordingWriter(out, source.roles, _meta(urls, source)) as writer:
+            consume = asyncio.create_task(_consume(source, writer, summary, duration_s))
+            await _until_done_or_stopped(consume, stop or asyncio.Event())
+    finally:
+        await source.aclose()
+    return summary
+
+
+async def _until_done_or_stopped(consume: asyncio.Task[None], stop: asyncio.Event) -> None:
+    """Wait for ``consume`` to end; cancel it when ``stop`` is set first."""
+    stopped = asyncio.create_task(stop.wait())
+    await asyncio.wait({consume, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if not consume.done():
+        consume.cancel()
+    try:
+        await consume
+    except asyncio.CancelledError:
+        if not stop.is_set():
+            raise
+
+
+async def _consume(
+    source: Source, writer: RecordingWriter, summary: RecordSummary, duration_s: float | None
+) -> None:
+    """Write every batch as it comes; keep the status changes for the summary."""
+    from sensor.samples import SensorStatus
+
+    async for item in source.stream():
+        if isinstance(item, SensorStatus):
+            summary.statuses.append(item)
+            state = "connected" if item.connected else "lost"
+            log.info("sensor %s %s at t=%.2f s: %s", item.role, state, item.t_s, item.reason)
+            continue
+        writer.write(item)
+        summary.samples[item.role] += len(item)
+        if summary.first_t_s is None:
+            summary.first_t_s = float(item.t_s[0])
+            log.info("recording %s to %s; Ctrl-C stops", ", ".join(source.roles), writer.path)
+        summary.last_t_s = max(summary.last_t_s or -float("inf"), float(item.t_s[-1]))
+        if duration_s is not None and summary.duration_s >= duration_s:
+            return
+
+
+def _meta(urls: list[str], source: Source) -> dict[str, Any]:
+    """Recording metadata: each role's source URL and where it is worn."""
+    from sensor.sim.spec import ROLE_PLACEMENT
+    from sensor.sources import CombinedSource
+
+    parts = source.sources if isinstance(source, CombinedSource) else (source,)
+    sensors: dict[str, dict[str, str]] = {}
+    for url, part in zip(urls, parts, strict=True):
+        for role in part.roles:
+            sensors[role] = {"source": url}
+            if role in ROLE_PLACEMENT:
+                sensors[role]["placement"] = ROLE_PLACEMENT[role]
+    return {"format": "imu-recording/1", "sensors": sensors, "device": "backspotter record"}
+
+
+def _print_summary(summary: RecordSummary) -> None:
+    """One line per sensor, and how often links went down."""
+    print(f"wrote {summary.path} ({summary.duration_s:.1f} s)")
+    for role, count in sorted(summary.samples.items()):
+        lost = sum(1 for s in summary.statuses if s.role == role and not s.connected)
+        print(f"  {role}: {count} samples, {lost} outage(s)")

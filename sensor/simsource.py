@@ -1,0 +1,48 @@
+"""``sim://?seed=<n>&mode=dual|single&speed=<x|max>``: a simulated session as a live source."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import Literal
+
+from sensor.replay import REPLAY_BATCH_S, paced
+from sensor.samples import SampleBatch, SensorStatus
+from sensor.simulate import SessionSpec, random_spec, stream_session
+
+Mode = Literal["dual", "single"]
+MODES: tuple[Mode, ...] = ("dual", "single")
+
+
+def session_spec(seed: int, mode: Mode | None = None) -> SessionSpec:
+    """The seed's random session, worn as ``mode`` asks (``None`` keeps the seed's wear)."""
+    spec = random_spec(seed)
+    if mode is None or mode == spec.mode:
+        return spec
+    first = next(iter(spec.sensors.values()))
+    if mode == "dual":
+        return replace(spec, sensors={"upper": first, "lower": replace(first)})
+    return replace(spec, sensors={"lumbar": first})
+
+
+class SimSource:
+    """Streams a simulated session, link duplicates and gaps included, paced by ``speed``."""
+
+    def __init__(self, spec: SessionSpec, speed: float | None = 1.0) -> None:
+        self.spec = spec
+        self.speed = speed
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """The simulated sensors' roles."""
+        return tuple(self.spec.sensors)
+
+    async def stream(self) -> AsyncIterator[SampleBatch | SensorStatus]:
+        """Simulate the session (in a worker thread), then deliver it batch by batch."""
+        batches = await asyncio.to_thread(lambda: list(stream_session(self.spec, REPLAY_BATCH_S)))
+        async for batch in paced(batches, self.speed):
+            yield batch
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
