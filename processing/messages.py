@@ -21,6 +21,8 @@ from processing.events import AngleTrace, Event
 
 #: Version of the payloads, sent as ``v`` in every message.
 PAYLOAD_VERSION = 1
+#: Shortest time between two ``live`` messages of a lifter, in s.
+LIVE_INTERVAL_S = 0.1
 #: Keys every event carries; pipeline payloads may not use them.
 ENVELOPE_KEYS = frozenset({"v", "type", "session_id", "seq", "ts", "t"})
 _TOPIC_LEVEL = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
@@ -112,6 +114,34 @@ def live_payload(session_id: str, angles: AngleTrace, ts_ms: int) -> dict[str, A
         "angle_deg": angle_deg[-1],
         "samples": [list(pair) for pair in zip(t_s, angle_deg, strict=True)],
     }
+
+
+class LiveBuffer:
+    """Collects live angle points so that at most one ``live`` message goes out per interval.
+
+    Sources deliver small batches (a BLE notification may carry one sample); bundling keeps the
+    message rate, and the broker's load, independent of that.
+    """
+
+    def __init__(self, session_id: str, interval_s: float = LIVE_INTERVAL_S) -> None:
+        self.session_id = session_id
+        self.interval_s = interval_s
+        self._parts: list[AngleTrace] = []
+        self._last_s = -math.inf
+
+    def add(self, angles: AngleTrace, now_s: float) -> dict[str, Any] | None:
+        """Keep ``angles``; return the next message when ``interval_s`` has passed, else None."""
+        if len(angles):
+            self._parts.append(angles)
+        if not self._parts or now_s - self._last_s < self.interval_s:
+            return None
+        parts, self._parts = self._parts, []
+        t_s = np.concatenate([p.t_s for p in parts])
+        angle_deg = np.concatenate([p.angle_deg for p in parts])
+        payload = live_payload(self.session_id, AngleTrace(t_s, angle_deg), now_ms())
+        if payload is not None:
+            self._last_s = now_s
+        return payload
 
 
 def status_payload(

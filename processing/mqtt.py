@@ -106,9 +106,10 @@ class MqttPublisher:
                 self._send(topic, payload, row_id)
 
     def publish_live(self, payload: Mapping[str, Any]) -> None:
-        """Publish a live angle message at QoS 0; dropped while disconnected (stale soon)."""
-        if self._client is not None and self._connected:
+        """Publish a ``live`` message at QoS 0; dropped while disconnected (stale soon)."""
+        if self._client is not None and self._binding is not None and self._connected:
             self._client.publish(live_topic(self.lifter), encode(payload), 0, False, self._props)
+            self._binding.flush()
 
     def set_status(self, session_id: str | None, sensors: Mapping[str, bool]) -> None:
         """Update the retained ``online`` status (session and sensor links)."""
@@ -257,11 +258,12 @@ class MqttPublisher:
 
     def _send(self, topic: str, payload: bytes, row_id: int | None, retain: bool = False) -> None:
         """Publish at QoS 1 and remember the mid until its PUBACK."""
-        assert self._client is not None, "only called while connected"
+        assert self._client is not None and self._binding is not None, "only while connected"
         info = self._client.publish(topic, payload, 1, retain, self._props)
         if info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
             self._inflight[info.mid] = row_id
             self._settled.clear()
+        self._binding.flush()
 
     def _send_status(self) -> None:
         """Publish the current status, retained."""

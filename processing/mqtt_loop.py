@@ -3,6 +3,10 @@
 One thread serves every lifter's connection, so publishing is a plain call from the event loop
 and acknowledgements arrive on it too (no locks around the outbox, no thread hand-offs on the
 alert path).
+
+paho writes a publish straight to the socket when it can (no write callback is registered, so
+no selector change per message); only what is left over (full socket buffer, or packets queued
+inside a paho callback) waits for writability, which :meth:`SocketBinding.flush` arranges.
 """
 
 from __future__ import annotations
@@ -27,13 +31,17 @@ class SocketBinding:
         if sock is None:
             raise ValueError("the client has no socket; connect it first")
         self._sock: int | None = sock.fileno()
-        client.on_socket_register_write = self._on_register_write
-        client.on_socket_unregister_write = self._on_unregister_write
+        self._writing = False
         client.on_socket_close = self._on_close
         loop.add_reader(self._sock, self._on_readable)
-        if client.want_write():
-            loop.add_writer(self._sock, self._on_writable)
         self._timer = loop.call_later(HOUSEKEEPING_INTERVAL_S, self._on_tick)
+        self.flush()
+
+    def flush(self) -> None:
+        """Make sure packets paho could not write at once get written when possible."""
+        if self._sock is not None and not self._writing and self._client.want_write():
+            self._writing = True
+            self._loop.add_writer(self._sock, self._on_writable)
 
     def release(self) -> None:
         """Stop watching the socket (it was closed, or the client is abandoned)."""
@@ -51,28 +59,21 @@ class SocketBinding:
         while isinstance(sock, ssl.SSLSocket) and sock.pending():
             self._client.loop_read()
             sock = self._client.socket()
+        self.flush()  # callbacks (PUBACK, CONNACK) may have queued packets
 
     def _on_writable(self) -> None:
-        """Write queued packets; stop asking for writability once the queue is empty."""
+        """Write queued packets; stop watching writability once the queue is empty."""
         self._client.loop_write()
         if self._sock is not None and not self._client.want_write():
+            self._writing = False
             self._loop.remove_writer(self._sock)
 
     def _on_tick(self) -> None:
         """paho's keepalive and retry timers, then schedule the next tick."""
         self._client.loop_misc()
         if self._sock is not None:
+            self.flush()
             self._timer = self._loop.call_later(HOUSEKEEPING_INTERVAL_S, self._on_tick)
-
-    def _on_register_write(self, client: paho.Client, userdata: Any, sock: Any) -> None:
-        """paho queued a packet: write when the socket can take it."""
-        if self._sock is not None:
-            self._loop.add_writer(self._sock, self._on_writable)
-
-    def _on_unregister_write(self, client: paho.Client, userdata: Any, sock: Any) -> None:
-        """paho's queue is empty."""
-        if self._sock is not None:
-            self._loop.remove_writer(self._sock)
 
     def _on_close(self, client: paho.Client, userdata: Any, sock: Any) -> None:
         """paho is closing the socket."""

@@ -19,7 +19,13 @@ from typing import Any, Protocol, cast
 
 from processing.broker import ensure_broker
 from processing.events import AngleTrace
-from processing.messages import EventStamper, live_payload, new_session_id, now_ms, validate_lifter
+from processing.messages import (
+    EventStamper,
+    LiveBuffer,
+    new_session_id,
+    now_ms,
+    validate_lifter,
+)
 from processing.mqtt import MqttPublisher
 from processing.mqtt_url import BrokerURL
 from processing.outbox import Outbox
@@ -113,6 +119,7 @@ class LifterSession:
         self.session_id = new_session_id()
         self.sensors: dict[str, bool] = {}
         self._stamper = EventStamper(self.session_id)
+        self._live = LiveBuffer(self.session_id)
 
     async def run(self) -> None:
         """Stream until the source ends or the task is cancelled; always ends the session."""
@@ -165,7 +172,7 @@ class LifterSession:
         events = self._stamper.stamp(update.events, ts_ms)
         if self.publisher is not None:
             self.publisher.publish_events(events)
-            live = live_payload(self.session_id, update.angles, ts_ms)
+            live = self._live.add(update.angles, time.monotonic())
             if live is not None:
                 self.publisher.publish_live(live)
         if not events and not len(update.angles):

@@ -7,6 +7,7 @@ write, so a killed service loses at most that much (the default is half a second
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import math
@@ -64,11 +65,8 @@ class StoreWriter:
 
     def add_trace(self, session_id: str, trace: AngleTrace) -> None:
         """Store live angle points (non-finite ones are skipped)."""
-        finite = np.isfinite(trace.angle_deg)
-        if finite.any():
-            t_s, angle_deg = trace.t_s[finite].tolist(), trace.angle_deg[finite].tolist()
-            rows = [(session_id, t, a) for t, a in zip(t_s, angle_deg, strict=True)]
-            self._put(lambda db: _insert_trace(db, rows))
+        if len(trace):
+            self._put(lambda db: _insert_trace(db, session_id, trace))
 
     def close(self) -> None:
         """Write and commit everything queued, then stop the thread."""
@@ -137,8 +135,12 @@ def _insert_session(db: sqlite3.Connection, session: SessionRecord) -> None:
     )
 
 
-def _insert_trace(db: sqlite3.Connection, rows: list[tuple[str, float, float]]) -> None:
-    """Angle points."""
+def _insert_trace(db: sqlite3.Connection, session_id: str, trace: AngleTrace) -> None:
+    """Angle points that have a finite angle."""
+    finite = np.isfinite(trace.angle_deg)
+    rows = zip(
+        itertools.repeat(session_id), trace.t_s[finite].tolist(), trace.angle_deg[finite].tolist()
+    )
     db.executemany("INSERT INTO trace (session_id, t, angle_deg) VALUES (?, ?, ?)", rows)
 
 
