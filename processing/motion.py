@@ -33,8 +33,8 @@ def motion_features(batch: SampleBatch, up: FloatArray) -> FloatArray:
     return out
 
 
-def height_change_m(vertical_mps2: FloatArray, rate_hz: float) -> FloatArray:
-    """Height of each tick relative to the last one, where the sensor is known to be at rest.
+def climb_profile(vertical_mps2: FloatArray, rate_hz: float) -> tuple[FloatArray, FloatArray]:
+    """Upward speed (m/s) and height (m) of each tick, relative to the last one, at rest.
 
     Integrates backwards in time from the final tick (velocity zero there), which keeps the
     drift of a double integral small over the few seconds it is used for.
@@ -43,4 +43,9 @@ def height_change_m(vertical_mps2: FloatArray, rate_hz: float) -> FloatArray:
     dt_s = 1.0 / rate_hz
     velocity = -np.cumsum(backwards) * dt_s
     height = -np.cumsum(velocity) * dt_s
-    return np.asarray(height[::-1], dtype=np.float64)
+    return np.asarray(velocity[::-1], dtype=np.float64), np.asarray(height[::-1], dtype=np.float64)
+
+
+def height_change_m(vertical_mps2: FloatArray, rate_hz: float) -> FloatArray:
+    """Height of each tick relative to the last one, where the sensor is known to be at rest."""
+    return climb_profile(vertical_mps2, rate_hz)[1]

@@ -14,12 +14,17 @@ from typing import Any
 import numpy as np
 
 from processing.alerts import AlertChange, AlertSettings, FlexionAlerter
-from processing.angles import tilt_deg, unit
 from processing.events import AngleTrace, Event, FlexionEvent, LiftSet, Mode, Rep
 from processing.history import TickHistory
-from processing.motion import N_FEATURES, Feature, height_change_m, motion_features
+from processing.motion import N_FEATURES, Feature, motion_features
 from processing.orientation import OrientationFilter, OrientationSettings
-from processing.posture import PostureSettings, SensorPosture, UprightCalibrator
+from processing.posture import (
+    PostureSettings,
+    SensorPosture,
+    UprightCalibrator,
+    WalkingPosture,
+    WalkingSettings,
+)
 from processing.reps import RepDetector, RepSettings, RepTicks
 from processing.ticks import TickAligner, TickBlock, TickSettings
 from sensor.samples import FloatArray, SampleBatch, SensorStatus
@@ -38,6 +43,7 @@ class PipelineConfig:
     orientation: OrientationSettings = field(default_factory=OrientationSettings)
     ticks: TickSettings = field(default_factory=TickSettings)
     posture: PostureSettings = field(default_factory=PostureSettings)
+    walking: WalkingSettings = field(default_factory=WalkingSettings)
     reps: RepSettings = field(default_factory=RepSettings)
     #: Rate of the live angle stream for displays, in Hz.
     live_rate_hz: float = 25.0
@@ -48,13 +54,6 @@ class PipelineConfig:
     hinged_pelvis_deg: float = 10.0
     #: Lockout posture is averaged over this long after lockout, in s.
     lockout_window_s: float = 0.3
-    #: A still period is no calibration stance if the lifter got into it by bending and
-    #: lowering the sensor by more than this, in m (a lifter gripping the bar is still too).
-    stance_lowered_max_m: float = 0.08
-    #: ...looking this far back, in s, for the movement that led into it.
-    stance_lookback_s: float = 6.0
-    #: A rotation larger than this, in degrees, counts as having bent into a posture.
-    stance_bend_deg: float = 30.0
 
 
 @dataclass(slots=True)
@@ -109,6 +108,7 @@ class Pipeline:
         self._history = TickHistory(self.roles, N_FEATURES, capacity)
         self._calibrator = UprightCalibrator(self.config.posture, rate_hz)
         self._motion_role = "upper" if self.mode == "dual" else self.roles[0]
+        self._walking = WalkingPosture(self.config.walking, self.roles, rate_hz)
         self._detector = RepDetector(self.config.reps, rate_hz, self._history, self._motion_role)
         self._alerter = FlexionAlerter(AlertSettings(self.threshold_deg))
         self._live_every = max(round(rate_hz / self.config.live_rate_hz), 1)
@@ -183,6 +183,8 @@ class Pipeline:
             return Update(events, _empty_trace())
         angles = self._angles(block)
         self._history.store(block.index, block.up, block.features, angles["hinge"])
+        deviation = block.features[self._motion_role][:, Feature.ACCEL_DEVIATION_MPS2]
+        self._walking.update(deviation, block.up)
         all_still = self._all_still(block)
         for j in range(len(block)):
             if self._tick(block, j, angles, bool(all_still[j]), events):
@@ -208,8 +210,8 @@ class Pipeline:
     ) -> bool:
         """Advance every stage by one tick; True when the upright reference changed."""
         i, t_s = int(block.index[j]), float(block.t_s[j])
-        changed = self._calibrate_on_stillness(i, t_s, still, out)
-        reps, set_ended = self._detector.step(i, float(angles["hinge"][j]))
+        changed = self._calibrate_on_stillness(j, i, t_s, still, out)
+        reps, set_ended = self._detector.step(i, float(angles["hinge"][j]), still)
         allowed = self.mode == "single" or angles["pelvis"][j] > self.config.hinged_pelvis_deg
         change = self._alerter.step(t_s, float(angles["alert"][j]), bool(allowed))
         if change is not None:
@@ -221,41 +223,29 @@ class Pipeline:
             out.extend(self._close_set(t_s))
         return changed
 
-    def _calibrate_on_stillness(self, i: int, t_s: float, still: bool, out: list[Event]) -> bool:
-        """Adopt a stance (or provisional) upright reference when one completes."""
+    def _calibrate_on_stillness(
+        self, j: int, i: int, t_s: float, still: bool, out: list[Event]
+    ) -> bool:
+        """Adopt a stance (or provisional) upright reference when one completes.
+
+        A still lifter may be gripping the bar, bent over: a still posture far from how the
+        lifter walked about is not upright, whatever its length.
+        """
         before_first_rep = not self.sets
         source = self._calibrator.observe_still(still, before_first_rep)
         if source is None:
             return False
         first = i - self._calibrator.still_ticks + 1
-        if self._bent_into(first, i):
+        still_up = {r: np.nanmean(self._history.up(r, first, i), axis=0) for r in self.roles}
+        if not self._walking.vets(j, still_up):
             return False
         for role, posture in self._postures.items():
-            posture.set_upright(np.nanmean(self._history.up(role, first, i), axis=0))
+            posture.set_upright(still_up[role])
         self._calibrator.source = source
         if source == "stance":
             start_s = first / self._rate_hz
             out.append(Event("calibrated", t_s, {"source": "stance", "start": start_s}))
         return True
-
-    def _bent_into(self, first: int, last: int) -> bool:
-        """Whether the still ticks ``first..last`` were reached by bending down into them."""
-        role = self._motion_role
-        still_up = np.nanmean(self._history.up(role, first, last), axis=0)
-        if np.isnan(still_up).any():
-            return False
-        start = first - round(self.config.stance_lookback_s * self._rate_hz)
-        before = self._history.up(role, start, first - 1)
-        tilt = np.nan_to_num(tilt_deg(before, unit(still_up)))
-        if before.size == 0 or tilt.max() < self.config.stance_bend_deg:
-            return False
-        features = self._history.features(role, first - before.shape[0], last)
-        vertical = features[:, Feature.VERTICAL_MPS2]
-        at_rest_bias = np.nanmean(vertical[before.shape[0] :])
-        height = height_change_m(vertical[: before.shape[0] + 1] - at_rest_bias, self._rate_hz)
-        # The nearest bent-away posture keeps the double integral short, and so accurate.
-        nearest = int(np.flatnonzero(tilt >= self.config.stance_bend_deg)[-1])
-        return bool(height[nearest] > self.config.stance_lowered_max_m)
 
     def _calibrate_on_lockout(self, rep: RepTicks, out: list[Event]) -> bool:
         """Let lockout postures refine or overrule the upright reference."""

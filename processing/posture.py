@@ -126,3 +126,60 @@ class UprightCalibrator:
             if postures[role].upright is not None
         )
         return mean if disagreement > self.settings.lockout_tolerance_deg else None
+
+
+@dataclass(frozen=True, slots=True)
+class WalkingSettings:
+    """How walking is recognised; its posture is upright enough to vet a calibration stance."""
+
+    #: An accelerometer deviation from gravity above this, in m/s^2, is a footfall.
+    footfall_mps2: float = 1.0
+    #: At least this many footfall ticks within ``window_s`` mean the lifter is walking.
+    min_footfall_ticks: int = 5
+    #: Length of the window footfalls are counted in, in s.
+    window_s: float = 1.0
+    #: A still period further than this from the walking posture, in degrees, is no stance
+    #: (the lifter is bent over the bar, gripping it).
+    stance_tolerance_deg: float = 20.0
+    #: Walking needed before its posture is trusted, in s.
+    min_walking_s: float = 1.0
+
+
+class WalkingPosture:
+    """Running mean of each sensor's up vector while the lifter walks."""
+
+    def __init__(self, settings: WalkingSettings, roles: tuple[str, ...], rate_hz: float) -> None:
+        """Start having seen no walking."""
+        self.settings = settings
+        self._window = max(round(settings.window_s * rate_hz), 1)
+        self._min_ticks = round(settings.min_walking_s * rate_hz)
+        self._recent_footfalls = np.zeros(self._window - 1)
+        self._sum = {role: np.zeros(3) for role in roles}
+        self._count = 0
+        self._cumulative: dict[str, FloatArray] = {}
+        self._cumulative_count = np.zeros(0)
+
+    def update(self, footfall_deviation: FloatArray, up: dict[str, FloatArray]) -> None:
+        """Add a block of ticks: the motion sensor's accelerometer deviation and up vectors."""
+        footfall = np.nan_to_num(footfall_deviation) > self.settings.footfall_mps2
+        padded = np.concatenate([self._recent_footfalls, footfall.astype(float)])
+        counts = np.convolve(padded, np.ones(self._window), mode="valid")
+        self._recent_footfalls = padded[-(self._window - 1) :] if self._window > 1 else padded[:0]
+        walking = counts >= self.settings.min_footfall_ticks
+        valid = walking & np.logical_and.reduce([~np.isnan(v[:, 0]) for v in up.values()])
+        for role, vectors in up.items():
+            added = np.where(valid[:, None], np.nan_to_num(vectors), 0.0)
+            self._cumulative[role] = self._sum[role] + np.cumsum(added, axis=0)
+            self._sum[role] = self._cumulative[role][-1]
+        self._cumulative_count = self._count + np.cumsum(valid)
+        self._count = int(self._cumulative_count[-1])
+
+    def vets(self, j: int, still_up: dict[str, FloatArray]) -> bool:
+        """Whether still postures at tick ``j`` of the last block look as upright as walking."""
+        if self._cumulative_count[j] < self._min_ticks:
+            return True
+        for role, vector in still_up.items():
+            walking_up = unit(self._cumulative[role][j])
+            if tilt_deg(unit(vector)[None, :], walking_up)[0] > self.settings.stance_tolerance_deg:
+                return False
+        return True

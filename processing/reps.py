@@ -1,18 +1,19 @@
 """Streaming deadlift rep detector, fed one tick of hinge angle at a time.
 
 A rep is anchored on a *rise*: the trunk coming up from a bend (the concentric) to upright
-(lockout). What happens next decides what the rise was:
+(lockout) while the sensor climbs from its lowest point. What happens next decides what the
+rise was:
 
-- the lifter bends again within a short, still lockout hold: the bar went back down, so the
-  rise was a rep whose eccentric ends at the next bottom;
+- the lifter bends again within a short lockout hold: the bar went back down, so the rise
+  was a rep whose eccentric ends at the next bottom;
 - the lifter stays up: either a rep whose bar was dropped from lockout, or standing up
-  without the bar (after putting it down, after picking up a plate). A loaded concentric is
-  slower than standing up unloaded, so the rise counts as a rep only when it is about as
-  slow as the loaded concentrics of the same set, or slow in absolute terms when it would be
-  the only rep of a set.
+  without the bar (after putting it down, after picking up a plate). Standing up unloaded is
+  quicker than a loaded pull, so the rise counts as a rep only when the sensor climbed no
+  faster than in the set's other reps (or, alone, no faster than a loaded pull does) and the
+  lifter did not walk off straight away.
 
-A set-up bend is a descent with no lockout before it, so it never starts a rep; walking and
-sitting never bend the trunk far enough to make a rise.
+A set-up bend is a descent with no lockout before it, so it never starts a rep; sitting down
+lowers the sensor as the trunk comes up, and walking never bends the trunk far enough.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from statistics import median
 import numpy as np
 
 from processing.history import TickHistory
-from processing.motion import Feature, height_change_m
+from processing.motion import Feature, climb_profile
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,12 +40,15 @@ class RepSettings:
     still_speed_dps: float = 10.0
     #: Longest lockout hold before the next rep, in s; staying up longer ends the rep there.
     max_lockout_hold_s: float = 4.0
-    #: A final rise (no eccentric after it) is a dropped rep when its concentric takes at
-    #: least this fraction of the set's median loaded concentric.
-    dropped_rep_speed_ratio: float = 0.75
-    #: A lone final rise (no other rep in the set) is a rep only when its concentric takes
-    #: at least this long, in s: standing up unloaded is quicker.
-    lone_rep_min_concentric_s: float = 1.0
+    #: A rise is a lift only if the sensor climbs at least this far, in m, from its lowest
+    #: point to lockout (sitting down straightens the trunk while the sensor sinks).
+    min_lift_rise_m: float = 0.15
+    #: A final rise (no eccentric after it) is a dropped rep when the sensor's peak upward
+    #: speed is at most this multiple of the median of the set's reps.
+    dropped_rep_speed_ratio: float = 1.3
+    #: A lone final rise (no other rep in the set) is a rep only when the sensor climbs no
+    #: faster than this, in m/s: standing up unloaded is quicker than a loaded pull.
+    lone_rep_max_speed_mps: float = 0.7
     #: Reps whose start follows the previous rep's end within this many s share a set.
     max_rest_in_set_s: float = 10.0
     #: How far back, in s, the deepest bend of a concentric is searched for before the
@@ -52,10 +56,7 @@ class RepSettings:
     max_concentric_s: float = 5.0
     #: The bar leaves the floor at most this long, in s, before the deepest bend: the trunk
     #: keeps leaning while the knees extend.
-    max_lean_s: float = 1.5
-    #: The bar leaves the floor at the last moment the sensor is within this of its lowest
-    #: point, in m (a dead stop rests there for a while).
-    floor_tolerance_m: float = 0.01
+    max_lean_s: float = 1.0
     #: Walking is told apart from standing by the accelerometer's mean deviation from
     #: gravity above this, in m/s^2 (footfalls), ...
     walking_accel_mps2: float = 0.6
@@ -81,6 +82,8 @@ class _Rise:
     crossed: int
     lockout: int | None = None
     start: int = 0
+    climb_m: float = 0.0
+    peak_speed_mps: float = 0.0
 
 
 class RepDetector:
@@ -99,17 +102,20 @@ class RepDetector:
         self._rise: _Rise | None = None
         self._eccentric_of: _Rise | None = None
         self._eccentric_from = 0
-        self._set_concentrics_s: list[float] = []
+        self._set_speeds_mps: list[float] = []
         self._last_rep_end = -(10**9)
         self._recent = [float("nan")] * 4
+        self._still_ticks = 0
+        self._vertical_bias_mps2 = 0.0
 
     @property
     def set_in_progress(self) -> bool:
         """Whether reps have been counted in a set that has not yet been closed."""
-        return bool(self._set_concentrics_s)
+        return bool(self._set_speeds_mps)
 
-    def step(self, i: int, hinge_deg: float) -> tuple[list[RepTicks], bool]:
+    def step(self, i: int, hinge_deg: float, still: bool) -> tuple[list[RepTicks], bool]:
         """Advance one tick; returns reps completed on it and whether the set ended."""
+        self._track_vertical_bias(i, still)
         self._recent = [*self._recent[1:], hinge_deg]
         speed_dps = (self._recent[3] - self._recent[0]) * self.rate_hz / 3.0
         reps: list[RepTicks] = []
@@ -120,13 +126,28 @@ class RepDetector:
         self._follow_eccentric(i, speed_dps, reps)
         return reps, self._set_timed_out(i)
 
+    def _track_vertical_bias(self, i: int, still: bool) -> None:
+        """Re-estimate the accelerometer's vertical offset after every second of stillness.
+
+        At rest the vertical acceleration is zero, so what the sensor reads then is its own
+        bias and scale error; left in, it would swamp the double integral of a lift.
+        """
+        self._still_ticks = self._still_ticks + 1 if still else 0
+        window = self._ticks(1.0)
+        if self._still_ticks and self._still_ticks % window == 0:
+            vertical = self.history.features(self.motion_role, i - window + 1, i)
+            bias = float(np.nanmean(vertical[:, Feature.VERTICAL_MPS2]))
+            if bias == bias:
+                self._vertical_bias_mps2 = bias
+
     def _follow_bend(self, i: int, hinge_deg: float, reps: list[RepTicks]) -> None:
         """Switch between bent and upright with hysteresis; a rise begins on straightening."""
         s = self.settings
         if not self._bent and hinge_deg > s.down_deg:
             self._bent, self._bent_since = True, i
-            if self._rise is not None and self._rise.lockout is not None:
-                self._eccentric_of, self._eccentric_from = self._rise, i
+            rise = self._rise
+            if rise is not None and rise.lockout is not None and self._is_lift(rise):
+                self._eccentric_of, self._eccentric_from = rise, i
             self._rise = None
         elif self._bent and hinge_deg < s.up_deg:
             self._bent = False
@@ -140,13 +161,13 @@ class RepDetector:
         if rise.lockout is None:
             if speed_dps > -self.settings.still_speed_dps:
                 rise.lockout = i
-                rise.start = self._concentric_start(rise)
+                self._measure_climb(rise)
             return
         if (i - rise.lockout) / self.rate_hz >= self.settings.max_lockout_hold_s:
             self._rise = None
             if self._is_dropped_rep(rise):
                 end = min(i, rise.lockout + round(self.rate_hz))
-                reps.append(self._count(RepTicks(rise.start, rise.lockout, end, dropped=True)))
+                reps.append(self._count(rise, end, dropped=True))
 
     def _follow_eccentric(self, i: int, speed_dps: float, reps: list[RepTicks]) -> None:
         """End the rep whose bar went back down once the trunk stops descending."""
@@ -158,33 +179,42 @@ class RepDetector:
         window = self.history.hinge_deg(self._eccentric_from, i)
         end = self._eccentric_from + int(np.nanargmax(window)) if window.size else i
         self._eccentric_of = None
-        reps.append(self._count(RepTicks(rise.start, rise.lockout, max(end, rise.lockout), False)))
+        reps.append(self._count(rise, max(end, rise.lockout), dropped=False))
 
-    def _concentric_start(self, rise: _Rise) -> int:
-        """Tick at which the bar left the floor: the lowest point of the sensor before lockout.
+    def _measure_climb(self, rise: _Rise) -> None:
+        """Start, height gained and peak upward speed of a rise that has just locked out.
 
-        The trunk angle is a poor clock for this: as the bar breaks the floor the knees extend
-        first and the trunk even leans a little further. The sensor's height is not: it is
-        lowest when the bar touches the floor. Height is the vertical acceleration integrated
-        backwards from lockout (at rest there), searched only where the lifter was bent.
+        The trunk angle is a poor clock for the start: as the bar breaks the floor the knees
+        extend first and the trunk even leans a little further. The sensor's climb is not:
+        integrating the vertical acceleration backwards from lockout (at rest there) gives
+        its upward speed, and the bar left the floor where that speed, followed back from
+        its peak, falls to zero. Stopping there keeps the integral short and its drift small.
         """
         assert rise.lockout is not None
-        lean_from = self._deepest_bend(rise) - self._ticks(self.settings.max_lean_s)
-        first = max(rise.bent_since, lean_from)
-        features = self.history.features(self.motion_role, first, rise.lockout)
-        vertical = features[:, Feature.VERTICAL_MPS2]
-        first = rise.lockout - vertical.size + 1
+        first = max(
+            self._deepest_bend(rise) - self._ticks(self.settings.max_lean_s), rise.bent_since
+        )
+        vertical = self.history.features(self.motion_role, first, rise.lockout)[
+            :, Feature.VERTICAL_MPS2
+        ]
         missing = np.flatnonzero(np.isnan(vertical))
         if missing.size:  # never integrate across a gap
-            first += int(missing[-1]) + 1
             vertical = vertical[int(missing[-1]) + 1 :]
+        first = rise.lockout - vertical.size + 1
+        rise.start = min(max(first, rise.bent_since), rise.crossed)
         if vertical.size < 2:
-            return rise.crossed
-        height = height_change_m(vertical, self.rate_hz)[: rise.crossed - first + 1]
-        if height.size == 0:
-            return rise.crossed
-        near_lowest = np.flatnonzero(height <= height.min() + self.settings.floor_tolerance_m)
-        return first + int(near_lowest[-1])
+            return
+        speed_mps, height_m = climb_profile(vertical - self._vertical_bias_mps2, self.rate_hz)
+        fastest = int(np.argmax(speed_mps))
+        stopped = np.flatnonzero(speed_mps[: fastest + 1] <= 0.0)
+        start = int(stopped[-1]) if stopped.size else 0
+        rise.start = first + start
+        rise.climb_m = -float(height_m[start])
+        rise.peak_speed_mps = float(speed_mps[start:].max())
+
+    def _is_lift(self, rise: _Rise) -> bool:
+        """Whether the sensor climbed far enough for the rise to have lifted anything."""
+        return rise.climb_m >= self.settings.min_lift_rise_m
 
     def _deepest_bend(self, rise: _Rise) -> int:
         """Tick of the deepest bend in the last stretch before the trunk came up."""
@@ -199,14 +229,13 @@ class RepDetector:
 
     def _is_dropped_rep(self, rise: _Rise) -> bool:
         """Whether a rise with no eccentric after it was loaded (a rep) or standing up."""
-        assert rise.lockout is not None
-        concentric_s = (rise.lockout - rise.start) / self.rate_hz
+        if not self._is_lift(rise):
+            return False
         if self.set_in_progress:
-            loaded_s = median(self._set_concentrics_s)
-            return concentric_s >= self.settings.dropped_rep_speed_ratio * loaded_s
-        return concentric_s >= self.settings.lone_rep_min_concentric_s and not self._walked_after(
-            rise.lockout
-        )
+            loaded_mps = median(self._set_speeds_mps)
+            return rise.peak_speed_mps <= self.settings.dropped_rep_speed_ratio * loaded_mps
+        slow = rise.peak_speed_mps <= self.settings.lone_rep_max_speed_mps
+        return slow and not self._walked_after(rise.lockout)
 
     def _walked_after(self, lockout: int) -> bool:
         """Whether the lifter walked off soon after a lockout (footfalls on the accelerometer)."""
@@ -219,17 +248,18 @@ class RepDetector:
             else False
         )
 
-    def _count(self, rep: RepTicks) -> RepTicks:
-        """Remember a rep's concentric time for judging later rises of the same set."""
-        self._set_concentrics_s.append((rep.lockout - rep.start) / self.rate_hz)
-        self._last_rep_end = rep.end
-        return rep
+    def _count(self, rise: _Rise, end: int, dropped: bool) -> RepTicks:
+        """A rep from a settled rise; its climbing speed sets the pace for the rest of the set."""
+        assert rise.lockout is not None
+        self._set_speeds_mps.append(rise.peak_speed_mps)
+        self._last_rep_end = end
+        return RepTicks(rise.start, rise.lockout, end, dropped)
 
     def _set_timed_out(self, i: int) -> bool:
         """Close the set once the lifter has rested longer than reps within a set do."""
         if not self.set_in_progress or self._rise is not None or self._eccentric_of is not None:
             return False
         if (i - self._last_rep_end) / self.rate_hz > self.settings.max_rest_in_set_s:
-            self._set_concentrics_s = []
+            self._set_speeds_mps = []
             return True
         return False
