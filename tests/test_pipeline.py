@@ -1,8 +1,8 @@
-"""Behaviour of the streaming pipeline on simulated sessions whose truth comes from the body model."""
+"""Behaviour of the streaming pipeline on simulated sessions with truth from the body model."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+import itertools
 from functools import cache
 
 import numpy as np
@@ -14,7 +14,7 @@ from processing.analysis import analyze_recording
 from processing.events import Event
 from processing.pipeline import Pipeline, PipelineConfig
 from sensor.recording import Recording, iter_batches
-from sensor.samples import SampleBatch
+from sensor.samples import SampleBatch, SensorStatus
 from sensor.sim.imu import Mount
 from sensor.simulate import SensorSpec, SessionSpec, SetSpec, simulate_session
 
@@ -94,7 +94,6 @@ def test_an_upside_down_sensor_measures_the_same_session() -> None:
 
 
 def test_without_a_calibration_stance_lockouts_define_upright() -> None:
-    recording, truth = dual_session()
     spec = SessionSpec(seed=11, sets=TWO_SETS, rest_s=(25.0, 30.0), include_calibration=False)
     session = simulate_session(spec)
     result = analyze_recording(session.recording, PipelineConfig(threshold_deg=30.0))
@@ -121,7 +120,7 @@ def test_results_do_not_depend_on_how_input_is_chunked(data: st.DataObject) -> N
     for batch in iter_batches(recording, 0.5):
         cuts = sorted(data.draw(st.sets(st.integers(1, max(len(batch) - 1, 1)), max_size=4)))
         edges = [0, *cuts, len(batch)]
-        pieces += [batch.slice(a, b) for a, b in zip(edges, edges[1:], strict=False) if b > a]
+        pieces += [batch.slice(a, b) for a, b in itertools.pairwise(edges) if b > a]
     assert run(recording, pieces, truth["threshold_deg"]) == whole
 
 
@@ -129,8 +128,6 @@ def test_a_lost_sensor_is_reported_and_not_waited_for() -> None:
     recording, _ = dual_session()
     pipeline = Pipeline(recording.roles)
     upper = recording.sensors["upper"].slice(0, 500)
-    from sensor.samples import SensorStatus
-
     lost = pipeline.status(SensorStatus("lower", connected=False, t_s=0.0, reason="link"))
     assert [e.type for e in lost.events] == ["session_start", "sensor_lost"]
     update = pipeline.feed(upper)
@@ -144,8 +141,3 @@ def test_counts_reps_at_low_and_high_sample_rates(rate_hz: float) -> None:
     session = simulate_session(spec)
     result = analyze_recording(session.recording, PipelineConfig(threshold_deg=30.0))
     assert [len(s.reps) for s in result.sets] == [len(s["reps"]) for s in session.truth["sets"]]
-
-
-def test_replace_keeps_spec_frozen() -> None:
-    spec = SessionSpec(seed=1)
-    assert replace(spec, seed=2).seed == 2
