@@ -7,8 +7,10 @@ from collections.abc import Callable
 from processing.pipeline import AnalysisResult, Pipeline, PipelineConfig
 from sensor.recording import Recording, iter_batches
 
-#: Batch length used when replaying a recording, in s (about one BLE notification burst).
-REPLAY_BATCH_S = 0.1
+#: Batch length used when analyzing a recording, in s. The pipeline's results do not depend
+#: on batching (tested), so offline analysis takes long batches to spend its time on samples
+#: rather than on per-call overhead.
+ANALYSIS_BATCH_S = 10.0
 
 
 def analyze_recording(
@@ -18,7 +20,7 @@ def analyze_recording(
 ) -> AnalysisResult:
     """Sets, reps and flexion events of a recording; ``progress`` gets the seconds done."""
     pipeline = Pipeline(tuple(recording.roles), config)
-    for batch in iter_batches(recording, REPLAY_BATCH_S):
+    for batch in iter_batches(recording, ANALYSIS_BATCH_S):
         pipeline.feed(batch)
         if progress is not None:
             progress(float(batch.t_s[-1]))
