@@ -121,6 +121,7 @@ class EmulatedSensor:
 
     async def close(self) -> None:
         """Stop the link clock and let pending HCI work finish (the radio drops the rest)."""
+        self._hidden = True  # no advertising after the host lets go
         if self._link_clock is not None:
             self._link_clock.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -260,7 +261,7 @@ class EmulatedSensor:
             self.burst_sizes.append(budget)
         for _ in range(budget):
             connection = self._connection
-            if connection is None:
+            if connection is None or not self._queue:
                 return
             packet = self._queue.popleft()
             await self.device.notify_subscriber(connection, self._notify_char, packet.payload)
