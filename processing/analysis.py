@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from dataclasses import replace
 
 from processing.pipeline import AnalysisResult, Pipeline, PipelineConfig
 from sensor.recording import Recording, iter_batches
@@ -18,7 +20,13 @@ def analyze_recording(
     config: PipelineConfig | None = None,
     progress: Callable[[float], None] | None = None,
 ) -> AnalysisResult:
-    """Sets, reps and flexion events of a recording; ``progress`` gets the seconds done."""
+    """Sets, reps and flexion events of a recording; ``progress`` gets the seconds done.
+
+    A file holds every sensor's data, so ticks always wait for all of them: the live rule
+    that stops waiting for a silent sensor would only make the result depend on batching.
+    """
+    config = config or PipelineConfig()
+    config = replace(config, ticks=replace(config.ticks, max_lag_s=math.inf))
     pipeline = Pipeline(tuple(recording.roles), config)
     for batch in iter_batches(recording, ANALYSIS_BATCH_S):
         pipeline.feed(batch)

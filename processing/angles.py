@@ -52,3 +52,11 @@ def orthonormal_forward(direction: FloatArray, upright: FloatArray) -> FloatArra
     if norm < 1e-6:
         return None
     return np.asarray(perpendicular / norm, dtype=np.float64)
+
+
+def mean_direction(up: FloatArray) -> FloatArray | None:
+    """Unit mean of the valid rows of ``up``; None when every row is missing (NaN)."""
+    valid = up[~np.isnan(up).any(axis=1)]
+    if valid.shape[0] == 0:
+        return None
+    return unit(valid.mean(axis=0))

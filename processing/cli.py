@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "record",
     "run",
     "replay",
+    "dashboard",
 )
 
 

@@ -180,7 +180,9 @@ def score_file(name: str, truth: Json, detected: Json) -> FileScore:
     detected_reps = all_reps(detected)
     pairs = match_reps(truth_reps, detected_reps)
     errors = tuple(
-        detected_reps[d]["peak_flexion_deg"] - truth_reps[t]["peak_flexion_deg"] for t, d in pairs
+        detected_reps[d]["peak_flexion_deg"] - truth_reps[t]["peak_flexion_deg"]
+        for t, d in pairs
+        if detected_reps[d]["peak_flexion_deg"] is not None
     )
     return FileScore(
         name,

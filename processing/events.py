@@ -6,6 +6,7 @@ store and the ``analyze`` command read the same objects, so every output agrees.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -59,8 +60,10 @@ class Rep:
         return self.end - self.lockout
 
     def to_dict(self) -> dict[str, Any]:
-        """Contract 2 fields plus the derived durations, rounded for humans and JSON."""
+        """Contract 2 fields plus the derived durations, rounded; an unmeasured peak is None."""
         out = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+        if math.isnan(self.peak_flexion_deg):  # a data gap hid the whole rep from one sensor
+            out["peak_flexion_deg"] = None
         out["concentric_s"] = round(self.concentric_s, 3)
         out["eccentric_s"] = round(self.eccentric_s, 3)
         return out

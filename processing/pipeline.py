@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from processing.alerts import AlertChange, AlertSettings, FlexionAlerter
+from processing.angles import mean_direction
 from processing.events import AngleTrace, Event, FlexionEvent, LiftSet, Mode, Rep
 from processing.history import TickHistory
 from processing.motion import N_FEATURES, Feature, motion_features
@@ -217,8 +218,9 @@ class Pipeline:
         if change is not None:
             out.append(self._alert_event(change))
         for rep_ticks in reps:
-            changed |= self._calibrate_on_lockout(rep_ticks, out)
+            self._calibrate_on_lockout(rep_ticks, out)
             out.extend(self._add_rep(rep_ticks))
+            changed = True  # the rep refined the forward axis, maybe the upright too
         if set_ended:
             out.extend(self._close_set(t_s))
         return changed
@@ -236,8 +238,9 @@ class Pipeline:
         if source is None:
             return False
         first = i - self._calibrator.still_ticks + 1
-        still_up = {r: np.nanmean(self._history.up(r, first, i), axis=0) for r in self.roles}
-        if not self._walking.vets(j, still_up):
+        means = {r: mean_direction(self._history.up(r, first, i)) for r in self.roles}
+        still_up = {r: v for r, v in means.items() if v is not None}
+        if len(still_up) < len(self.roles) or not self._walking.vets(j, still_up):
             return False
         for role, posture in self._postures.items():
             posture.set_upright(still_up[role])
@@ -247,22 +250,21 @@ class Pipeline:
             out.append(Event("calibrated", t_s, {"source": "stance", "start": start_s}))
         return True
 
-    def _calibrate_on_lockout(self, rep: RepTicks, out: list[Event]) -> bool:
+    def _calibrate_on_lockout(self, rep: RepTicks, out: list[Event]) -> None:
         """Let lockout postures refine or overrule the upright reference."""
         last = rep.lockout + round(self.config.lockout_window_s * self._rate_hz)
-        means = {r: np.nanmean(self._history.up(r, rep.lockout, last), axis=0) for r in self.roles}
-        lockout_up = {r: v for r, v in means.items() if not np.isnan(v).any()}
+        means = {r: mean_direction(self._history.up(r, rep.lockout, last)) for r in self.roles}
+        lockout_up = {r: v for r, v in means.items() if v is not None}
         if not lockout_up:
-            return False
+            return
         upright = self._calibrator.add_lockout(lockout_up, self._postures)
         if upright is None:
-            return False
+            return
         for role, vector in upright.items():
             self._postures[role].set_upright(vector)
         if self._calibrator.source != "lockout":
             self._calibrator.source = "lockout"
             out.append(Event("calibrated", rep.lockout / self._rate_hz, {"source": "lockout"}))
-        return True
 
     def _add_rep(self, ticks: RepTicks) -> list[Event]:
         """Measure a detected rep, file it in its set and announce it."""

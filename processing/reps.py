@@ -45,7 +45,7 @@ class RepSettings:
     min_lift_rise_m: float = 0.15
     #: A final rise (no eccentric after it) is a dropped rep when the sensor's peak upward
     #: speed is at most this multiple of the median of the set's reps.
-    dropped_rep_speed_ratio: float = 1.3
+    dropped_rep_speed_ratio: float = 1.1
     #: A lone final rise (no other rep in the set) is a rep only when the sensor climbs no
     #: faster than this, in m/s: standing up unloaded is quicker than a loaded pull.
     lone_rep_max_speed_mps: float = 0.7
@@ -57,6 +57,8 @@ class RepSettings:
     #: The bar leaves the floor at most this long, in s, before the deepest bend: the trunk
     #: keeps leaning while the knees extend.
     max_lean_s: float = 1.0
+    #: Less gap-free data than this before lockout, in s, leaves the climb unmeasured.
+    min_measured_pull_s: float = 0.3
     #: Walking is told apart from standing by the accelerometer's mean deviation from
     #: gravity above this, in m/s^2 (footfalls), ...
     walking_accel_mps2: float = 0.6
@@ -82,8 +84,8 @@ class _Rise:
     crossed: int
     lockout: int | None = None
     start: int = 0
-    climb_m: float = 0.0
-    peak_speed_mps: float = 0.0
+    climb_m: float = float("nan")  # NaN: not measurable (a gap cut the pull short)
+    peak_speed_mps: float = float("nan")
 
 
 class RepDetector:
@@ -202,7 +204,7 @@ class RepDetector:
             vertical = vertical[int(missing[-1]) + 1 :]
         first = rise.lockout - vertical.size + 1
         rise.start = min(max(first, rise.bent_since), rise.crossed)
-        if vertical.size < 2:
+        if vertical.size < self._ticks(self.settings.min_measured_pull_s):
             return
         speed_mps, height_m = climb_profile(vertical - self._vertical_bias_mps2, self.rate_hz)
         fastest = int(np.argmax(speed_mps))
@@ -213,8 +215,8 @@ class RepDetector:
         rise.peak_speed_mps = float(speed_mps[start:].max())
 
     def _is_lift(self, rise: _Rise) -> bool:
-        """Whether the sensor climbed far enough for the rise to have lifted anything."""
-        return rise.climb_m >= self.settings.min_lift_rise_m
+        """Whether the sensor climbed far enough to have lifted anything (yes, if unknown)."""
+        return not rise.climb_m < self.settings.min_lift_rise_m
 
     def _deepest_bend(self, rise: _Rise) -> int:
         """Tick of the deepest bend in the last stretch before the trunk came up."""
@@ -232,7 +234,10 @@ class RepDetector:
         if not self._is_lift(rise):
             return False
         if self.set_in_progress:
-            loaded_mps = median(self._set_speeds_mps)
+            measured = [v for v in self._set_speeds_mps if v == v]
+            if not measured or rise.peak_speed_mps != rise.peak_speed_mps:
+                return True  # nothing to compare: a rise that locked out mid-set is a rep
+            loaded_mps = median(measured)
             return rise.peak_speed_mps <= self.settings.dropped_rep_speed_ratio * loaded_mps
         slow = rise.peak_speed_mps <= self.settings.lone_rep_max_speed_mps
         return slow and not self._walked_after(rise.lockout)

@@ -1,12 +1,15 @@
 """Incremental writing of live sessions into the store, off the event loop.
 
 The service hands over whole updates (stamped events, live angle points); a background thread
-turns them into rows and commits at most ``commit_interval_s`` after the oldest uncommitted
-write, so a killed service loses at most that much (the default is half a second).
+turns them into rows in transactions of ``commit_interval_s``, so anything handed over is
+committed within that time and a killed service loses at most that much (default half a
+second). Angle points, which come with every batch, are only appended to a deque the thread
+sweeps once per transaction, so they cost the event loop no thread wake-up.
 """
 
 from __future__ import annotations
 
+import collections
 import itertools
 import json
 import logging
@@ -49,6 +52,7 @@ class StoreWriter:
         self.path = path
         self.commit_interval_s = commit_interval_s
         self._queue: queue.SimpleQueue[Operation | None] = queue.SimpleQueue()
+        self._traces: collections.deque[tuple[str, AngleTrace]] = collections.deque()
         self._error: BaseException | None = None
         connect(path).close()  # create and migrate now, so errors surface in the caller
         self._thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
@@ -65,8 +69,9 @@ class StoreWriter:
 
     def add_trace(self, session_id: str, trace: AngleTrace) -> None:
         """Store live angle points (non-finite ones are skipped)."""
+        self._raise_if_failed()
         if len(trace):
-            self._put(lambda db: _insert_trace(db, session_id, trace))
+            self._traces.append((session_id, trace))
 
     def close(self) -> None:
         """Write and commit everything queued, then stop the thread."""
@@ -96,19 +101,17 @@ class StoreWriter:
             db.close()
 
     def _apply_until_closed(self, db: sqlite3.Connection) -> None:
-        """Apply queued operations in transactions bounded in age by the commit interval."""
+        """One transaction per ``commit_interval_s``: queued operations, then angle points."""
         while True:
-            operation = self._queue.get()
-            if operation is None:
-                return
             deadline = time.monotonic() + self.commit_interval_s
             with transaction(db):
-                operation(db)
-                if not self._apply_until(db, deadline):
-                    return
+                open_ = self._apply_until(db, deadline)
+                self._sweep_traces(db)
+            if not open_:
+                return
 
     def _apply_until(self, db: sqlite3.Connection, deadline: float) -> bool:
-        """Apply more operations in the open transaction until ``deadline``; False on close."""
+        """Apply operations in the open transaction until ``deadline``; False on close."""
         while (left_s := deadline - time.monotonic()) > 0:
             try:
                 operation = self._queue.get(timeout=left_s)
@@ -118,6 +121,12 @@ class StoreWriter:
                 return False
             operation(db)
         return True
+
+    def _sweep_traces(self, db: sqlite3.Connection) -> None:
+        """Insert every angle trace handed over so far."""
+        while self._traces:
+            session_id, trace = self._traces.popleft()
+            _insert_trace(db, session_id, trace)
 
 
 def _insert_session(db: sqlite3.Connection, session: SessionRecord) -> None:

@@ -23,7 +23,8 @@ class TickSettings:
     tick_rate_hz: float = 50.0
     #: Samples further apart than this, in s, are a gap: ticks inside it have no data.
     max_gap_s: float = 0.3
-    #: When another sensor is this far ahead, in s, ticks are released without the laggard.
+    #: When another sensor is this far ahead, in s, ticks are released without the laggard
+    #: (live use: a stalled radio must not hold back alerts); ``math.inf`` always waits.
     max_lag_s: float = 2.0
 
 
