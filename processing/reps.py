@@ -64,6 +64,13 @@ class RepSettings:
     walking_accel_mps2: float = 0.6
     #: ...within this long after a lockout, in s: a lifter walking away put nothing down.
     walking_window_s: float = 2.0
+    #: The first moments after lockout shake the sensor without any walking, in s.
+    lockout_settle_s: float = 0.2
+    #: Walking is judged only over at least this long, in s (a step or two).
+    min_walk_s: float = 1.0
+    #: The bar is lowered this long, in s, before the trunk passes ``down_deg``; that
+    #: movement shakes the sensor too and is not walking.
+    lowering_s: float = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +155,7 @@ class RepDetector:
         if not self._bent and hinge_deg > s.down_deg:
             self._bent, self._bent_since = True, i
             rise = self._rise
-            if rise is not None and rise.lockout is not None and self._is_lift(rise):
+            if rise is not None and rise.lockout is not None and self._went_back_down(rise, i):
                 self._eccentric_of, self._eccentric_from = rise, i
             self._rise = None
         elif self._bent and hinge_deg < s.up_deg:
@@ -231,27 +238,34 @@ class RepDetector:
 
     def _is_dropped_rep(self, rise: _Rise) -> bool:
         """Whether a rise with no eccentric after it was loaded (a rep) or standing up."""
-        if not self._is_lift(rise):
+        assert rise.lockout is not None
+        s = self.settings
+        walk_until = rise.lockout + self._ticks(s.walking_window_s)
+        if not self._is_lift(rise) or self._walked_between(rise.lockout, walk_until):
             return False
-        if self.set_in_progress:
-            measured = [v for v in self._set_speeds_mps if v == v]
-            if not measured or rise.peak_speed_mps != rise.peak_speed_mps:
-                return True  # nothing to compare: a rise that locked out mid-set is a rep
-            loaded_mps = median(measured)
-            return rise.peak_speed_mps <= self.settings.dropped_rep_speed_ratio * loaded_mps
-        slow = rise.peak_speed_mps <= self.settings.lone_rep_max_speed_mps
-        return slow and not self._walked_after(rise.lockout)
+        if not self.set_in_progress:
+            return not rise.peak_speed_mps > s.lone_rep_max_speed_mps
+        measured = [v for v in self._set_speeds_mps if v == v]
+        if not measured:
+            return True  # nothing to compare: a rise that locked out mid-set is a rep
+        return not rise.peak_speed_mps > s.dropped_rep_speed_ratio * median(measured)
 
-    def _walked_after(self, lockout: int) -> bool:
-        """Whether the lifter walked off soon after a lockout (footfalls on the accelerometer)."""
-        last = lockout + round(self.settings.walking_window_s * self.rate_hz)
-        features = self.history.features(self.motion_role, lockout, last)
+    def _went_back_down(self, rise: _Rise, bend: int) -> bool:
+        """Whether a bend lowers the bar of ``rise``: no walking about in between."""
+        assert rise.lockout is not None
+        lowering = bend - self._ticks(self.settings.lowering_s)
+        return self._is_lift(rise) and not self._walked_between(rise.lockout, lowering)
+
+    def _walked_between(self, lockout: int, until: int) -> bool:
+        """Whether the lifter walked between a lockout and ``until`` (footfalls on the sensor)."""
+        first = lockout + self._ticks(self.settings.lockout_settle_s)
+        if until - first < self._ticks(self.settings.min_walk_s):
+            return False
+        features = self.history.features(self.motion_role, first, until)
         deviation = features[:, Feature.ACCEL_DEVIATION_MPS2]
-        return (
-            bool(np.nanmean(deviation) > self.settings.walking_accel_mps2)
-            if deviation.size
-            else False
-        )
+        if np.isnan(deviation).all():
+            return False
+        return bool(np.nanmean(deviation) > self.settings.walking_accel_mps2)
 
     def _count(self, rise: _Rise, end: int, dropped: bool) -> RepTicks:
         """A rep from a settled rise; its climbing speed sets the pace for the rest of the set."""
