@@ -48,7 +48,7 @@ class RepSettings:
     dropped_rep_speed_ratio: float = 1.1
     #: A lone final rise (no other rep in the set) is a rep only when the sensor climbs no
     #: faster than this, in m/s: standing up unloaded is quicker than a loaded pull.
-    lone_rep_max_speed_mps: float = 0.7
+    lone_rep_max_speed_mps: float = 1.0
     #: Reps whose start follows the previous rep's end within this many s share a set.
     max_rest_in_set_s: float = 10.0
     #: How far back, in s, the deepest bend of a concentric is searched for before the
