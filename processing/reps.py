@@ -24,7 +24,7 @@ from statistics import median
 import numpy as np
 
 from processing.history import TickHistory
-from processing.motion import Feature, climb_profile
+from processing.motion import Feature, VerticalCalibration, climb_profile
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +115,7 @@ class RepDetector:
         self._last_rep_end = -(10**9)
         self._recent = [float("nan")] * 4
         self._still_ticks = 0
-        self._vertical_bias_mps2 = 0.0
+        self._vertical = VerticalCalibration()
 
     @property
     def set_in_progress(self) -> bool:
@@ -136,18 +136,13 @@ class RepDetector:
         return reps, self._set_timed_out(i)
 
     def _track_vertical_bias(self, i: int, still: bool) -> None:
-        """Re-estimate the accelerometer's vertical offset after every second of stillness.
-
-        At rest the vertical acceleration is zero, so what the sensor reads then is its own
-        bias and scale error; left in, it would swamp the double integral of a lift.
-        """
+        """Teach the accelerometer's error model after every second of stillness."""
         self._still_ticks = self._still_ticks + 1 if still else 0
         window = self._ticks(1.0)
         if self._still_ticks and self._still_ticks % window == 0:
-            vertical = self.history.features(self.motion_role, i - window + 1, i)
-            bias = float(np.nanmean(vertical[:, Feature.VERTICAL_MPS2]))
-            if bias == bias:
-                self._vertical_bias_mps2 = bias
+            first = i - window + 1
+            vertical = self.history.features(self.motion_role, first, i)[:, Feature.VERTICAL_MPS2]
+            self._vertical.add(self.history.up(self.motion_role, first, i), vertical)
 
     def _follow_bend(self, i: int, hinge_deg: float, reps: list[RepTicks]) -> None:
         """Switch between bent and upright with hysteresis; a rise begins on straightening."""
@@ -205,7 +200,7 @@ class RepDetector:
         )
         vertical = self.history.features(self.motion_role, first, rise.lockout)[
             :, Feature.VERTICAL_MPS2
-        ]
+        ] - self._vertical.error_mps2(self.history.up(self.motion_role, first, rise.lockout))
         missing = np.flatnonzero(np.isnan(vertical))
         if missing.size:  # never integrate across a gap
             vertical = vertical[int(missing[-1]) + 1 :]
@@ -213,7 +208,7 @@ class RepDetector:
         rise.start = min(max(first, rise.bent_since), rise.crossed)
         if vertical.size < self._ticks(self.settings.min_measured_pull_s):
             return
-        speed_mps, height_m = climb_profile(vertical - self._vertical_bias_mps2, self.rate_hz)
+        speed_mps, height_m = climb_profile(vertical, self.rate_hz)
         fastest = int(np.argmax(speed_mps))
         stopped = np.flatnonzero(speed_mps[: fastest + 1] <= 0.0)
         start = int(stopped[-1]) if stopped.size else 0
