@@ -1,0 +1,164 @@
+"""Live page: what the lifter glances at between sets, from two metres away.
+
+Redrawn four times a second from the shared MQTT feed: the current angle as a gauge coloured
+against the threshold, set and rep in large numbers, the last alerts, sensor links and how fast
+angle data is arriving. ``?lifter=NAME`` preselects a lifter (for a bookmark on the phone).
+"""
+
+from __future__ import annotations
+
+import html
+
+import streamlit as st
+
+from dashboard.charts import RED, gauge
+from dashboard.config import settings_from_env
+from dashboard.data import angle_label
+from dashboard.live_feed import LiveFeed, shared_feed
+from dashboard.live_state import LiveView
+from dashboard.widgets import banner, big_number
+
+#: Redraw period: at least four updates a second.
+REFRESH_S = 0.25
+#: Without an angle for this long the gauge greys out: the data stopped.
+STALE_AFTER_S = 3.0
+#: Threshold shown before the session announced its own (the service's default with two sensors).
+FALLBACK_THRESHOLD_DEG = 30.0
+#: A gauge is read, not explored: no toolbar, no hover.
+_STATIC = {"displayModeBar": False, "staticPlot": True}
+
+
+def render() -> None:
+    """The page: the feed's panel, or how to switch the feed on."""
+    settings = settings_from_env()
+    if settings.mqtt_url is None:
+        st.info(
+            "The live feed is off (no MQTT broker configured). Start the dashboard with --mqtt URL."
+        )
+        return
+    live_panel(shared_feed(settings.mqtt_url, str(settings.db_path)))
+
+
+@st.fragment(run_every=REFRESH_S)
+def live_panel(feed: LiveFeed) -> None:
+    """Everything that changes, redrawn on its own timer.
+
+    The layout keeps the same elements in the same places on every redraw (the banner has a
+    slot even when empty): a moved element is rebuilt, and a rebuilt chart flickers.
+    """
+    lifter = _choose_lifter(feed)
+    view = None if lifter is None else feed.view(lifter)
+    _status_line(feed, view)
+    banner_slot = st.empty()
+    if view is None:
+        st.markdown(
+            "### Waiting for a lifter…\nStart `backspotter run --source …` (or `backspotter demo`) "
+            "and this page follows it."
+        )
+        return
+    with banner_slot:
+        _alert_banner(view)
+    _numbers(view)
+    _alerts(view)
+
+
+def _choose_lifter(feed: LiveFeed) -> str | None:
+    """The lifter to show: a selector when several are on the broker."""
+    lifters = feed.lifters()
+    if not lifters:
+        return None
+    wanted = st.query_params.get("lifter")
+    if len(lifters) == 1:
+        return lifters[0]
+    index = lifters.index(wanted) if wanted in lifters else 0
+    return str(st.selectbox("Lifter", lifters, index=index, key="live_lifter"))
+
+
+def _status_line(feed: LiveFeed, view: LiveView | None) -> None:
+    """One line: broker, the lifter's service, sensor links, data rate."""
+    state = "connected" if feed.connected else _bad("connecting…")
+    parts = [f"Broker {html.escape(str(feed.url))}: {state}"]
+    if view is not None:
+        service = {True: "online", False: _bad("OFFLINE"), None: "no status yet"}[view.online]
+        parts.append(f"{view.lifter}: {service}")
+        links = [
+            f"{role} {'ok' if up else _bad('LOST')}" for role, up in sorted(view.sensors.items())
+        ]
+        parts.append("sensors: " + (", ".join(links) if links else "none yet"))
+        parts.append(f"angle data {view.points_per_s:.0f}/s")
+    with st.container(key="live-status"):
+        st.markdown(f'<div class="bs-status">{" · ".join(parts)}</div>', unsafe_allow_html=True)
+
+
+def _bad(text: str) -> str:
+    """``text`` in bold red."""
+    return f'<b style="color:{RED}">{html.escape(text)}</b>'
+
+
+def _alert_banner(view: LiveView) -> None:
+    """Red while the angle is over the threshold in a rep, and for a few seconds after."""
+    if view.ended or not (view.alert_active or view.alert_recent) or not view.alerts:
+        return
+    alert = view.alerts[0]
+    where = f" in set {alert.set_number} rep {alert.rep}" if alert.set_number else ""
+    verb = "ROUNDING" if view.alert_active else "ROUNDED"
+    banner(f"BACK {verb}{where}: over {alert.threshold_deg:.0f}°", key="live-alert")
+
+
+def _numbers(view: LiveView) -> None:
+    """Gauge on the left; set, rep and session totals in large numbers on the right."""
+    threshold = view.threshold_deg or FALLBACK_THRESHOLD_DEG
+    fresh = view.angle_age_s is not None and view.angle_age_s < STALE_AFTER_S
+    left, right = st.columns([5, 4], vertical_alignment="center")
+    with left:
+        angle = view.angle_deg if fresh else None
+        st.plotly_chart(gauge(angle, threshold, view.mode), key="live-gauge", config=_STATIC)
+        if not fresh:
+            st.caption("No angle data in the last few seconds.")
+    with right:
+        set_col, rep_col = st.columns(2)
+        with set_col:
+            big_number("Set", str(view.set_number or "–"), key="live-set")
+        with rep_col:
+            big_number("Rep", str(view.rep_in_set or "–"), key="live-rep")
+        big_number("Reps this session", str(view.total_reps), key="live-total-reps", size="medium")
+        big_number(
+            "Last rep peak", _degrees(view.last_peak_deg), key="live-last-peak", size="medium"
+        )
+        st.markdown(
+            f'<div class="bs-status">{_phase(view)} · {angle_label(view.mode)}, '
+            f"alert above {threshold:.0f}°</div>",
+            unsafe_allow_html=True,
+        )
+
+
+def _degrees(value: float | None) -> str:
+    """``23°`` or a dash."""
+    return "–" if value is None else f"{value:.0f}°"
+
+
+def _phase(view: LiveView) -> str:
+    """Where the lifter is in the session."""
+    if view.ended:
+        return "Session ended"
+    if view.set_number == 0:
+        return "Waiting for the first rep"
+    return "Resting" if view.resting else "In a set"
+
+
+def _alerts(view: LiveView) -> None:
+    """The last flexion alerts, newest first."""
+    with st.container(key="live-alerts"):
+        st.markdown(f"#### Alerts this session: {view.alert_count}")
+        for alert in view.alerts:
+            where = (
+                f"set {alert.set_number} rep {alert.rep}" if alert.set_number else "between reps"
+            )
+            st.markdown(
+                f'<div class="bs-status">⚠️ {alert.angle_deg:.0f}° (threshold '
+                f"{alert.threshold_deg:.0f}°) in {where}, at {alert.t_s:.0f} s</div>",
+                unsafe_allow_html=True,
+            )
+
+
+render()
