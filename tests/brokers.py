@@ -87,7 +87,10 @@ class MosquittoBroker:
     def start(self) -> None:
         """Start the broker and wait until it accepts connections."""
         assert not self.running, "already running"
-        self._process = subprocess.Popen([MOSQUITTO, "-c", str(self.config)])
+        with self.log.open("ab") as output:  # also its complaint about running as root
+            self._process = subprocess.Popen(
+                [MOSQUITTO, "-c", str(self.config)], stdout=output, stderr=output
+            )
         wait_until(self._ready, _READY_TIMEOUT_S, f"mosquitto on port {self.port}")
 
     def stop(self) -> None:

@@ -1,0 +1,180 @@
+"""A gym's worth of lifters: concurrent two-sensor 100 Hz lifters in real time, one broker.
+
+Run: ``.venv/bin/python benchmarks/bench_scale.py [--lifters 25 50 100 200 300]
+[--processes 2] [--seconds 60] [--batch-s 0.1] [--threshold 20]``. For each count, the lifters
+are split over ``--processes`` service processes (each one Service serving many lifters, all
+sharing one real Mosquitto), every lifter replaying a two-sensor 100 Hz fixture in real time
+(start times spread over the first seconds so they are not in lockstep), with pipeline, outbox,
+session store and MQTT. A subscriber process stamps every ``flexion_alert`` on arrival.
+
+Per count: alerts, p50/p99 latency from the batch that raised the alert reaching the service to
+the subscriber, p99 from the crossing sample's due time (so a service falling behind shows),
+the worst lag of any source behind real time, and the CPU used. The knee is the largest count
+still in real time with p99 under 100 ms. Target: at least 200 lifters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchlib import (
+    AlertRecorder,
+    AlertSubscriber,
+    PacedSource,
+    fixture_batches,
+    mosquitto,
+    percentiles_ms,
+)
+
+from processing.mqtt_url import BrokerURL
+from processing.service import LifterSpec, Service, ServiceConfig
+
+#: The two-sensor 100 Hz fixtures, replayed round robin.
+POOL = ("dual_conventional_mixed", "edge_gap_mid_set", "edge_no_calibration", "edge_upside_down")
+TARGET_LIFTERS = 200
+LIMIT_P99_MS = 100.0
+REAL_TIME_LAG_MS = 100.0
+SPREAD_S = 5.0
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--lifters", type=int, nargs="+", default=[25, 50, 100, 200, 300])
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=60.0, help="recording played per lifter")
+    parser.add_argument("--batch-s", type=float, default=0.1)
+    parser.add_argument("--threshold", type=float, default=20.0)
+    parser.add_argument(
+        "--worker", nargs=3, metavar=("URL", "FIRST", "COUNT"), help=argparse.SUPPRESS
+    )
+    parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+async def serve(args: argparse.Namespace, sources: dict[str, PacedSource]) -> AlertRecorder:
+    """One service process: every source as a lifter."""
+    url, _, _ = args.worker
+    first = next(iter(sources))
+    config = ServiceConfig(
+        tuple(LifterSpec(name, ("bench://",), args.threshold) for name in sources),
+        mqtt_url=BrokerURL.parse(url),
+        db_path=args.workdir / f"{first}.sqlite3",
+        outbox_path=args.workdir / f"{first}.outbox.sqlite3",
+        embedded_broker=False,
+    )
+    recorder = AlertRecorder()
+    await Service(config, [recorder], source_factory=lambda spec: sources[spec.name]).run()
+    return recorder
+
+
+def worker(args: argparse.Namespace) -> None:
+    """Serve lifters FIRST..FIRST+COUNT-1 once the parent says go; print results as JSON."""
+    _, first, count = args.worker
+    pool = {name: fixture_batches(name, args.batch_s, args.seconds) for name in POOL}
+    total = int(first) + int(count)
+    sources = {}
+    for i in range(int(first), total):
+        batches, roles = pool[POOL[i % len(POOL)]]
+        sources[f"lifter-{i:03d}"] = PacedSource(batches, roles, 1.0, SPREAD_S * i / total)
+    print("ready", flush=True)
+    sys.stdin.readline()
+    recorder = asyncio.run(serve(args, sources))
+    alerts = [
+        [a.session_id, a.seq, a.batch_arrival_s, sources[a.lifter].log.crossing_arrival_s(a.t_s)]
+        for a in recorder.alerts
+    ]
+    lag_s = max(s.max_lag_s for s in sources.values())
+    print(json.dumps({"alerts": alerts, "lag_s": lag_s}), flush=True)
+
+
+def run_count(args: argparse.Namespace, lifters: int, url: str, subscriber: AlertSubscriber) -> str:
+    """Run ``lifters`` lifters over the service processes; one table row."""
+    shares = [
+        lifters // args.processes + (i < lifters % args.processes) for i in range(args.processes)
+    ]
+    firsts = [sum(shares[:i]) for i in range(len(shares))]
+    with tempfile.TemporaryDirectory() as workdir:
+        command = [
+            *(sys.executable, sys.argv[0], "--seconds", str(args.seconds)),
+            *("--batch-s", str(args.batch_s), "--threshold", str(args.threshold)),
+            *("--workdir", workdir),
+        ]
+        workers = [
+            subprocess.Popen(
+                [*command, "--worker", url, str(first), str(share)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for first, share in zip(firsts, shares, strict=True)
+            if share
+        ]
+        for process in workers:
+            assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+        cpu_before = _children_cpu_s()
+        start = time.perf_counter()
+        for process in workers:
+            assert process.stdin is not None
+            process.stdin.write("go\n")
+            process.stdin.flush()
+        results = [json.loads(p.communicate()[0]) for p in workers]
+        wall_s = time.perf_counter() - start
+    cpu = (_children_cpu_s() - cpu_before) / wall_s
+    alerts = [a for r in results for a in r["alerts"]]
+    subscriber.wait_for({(a[0], a[1]) for a in alerts}, 30.0)
+    received = [subscriber.arrivals.get((a[0], a[1])) for a in alerts]
+    missing = sum(r is None for r in received)
+    service = [r - a[2] for r, a in zip(received, alerts, strict=True) if r is not None]
+    total = [r - a[3] for r, a in zip(received, alerts, strict=True) if r is not None]
+    lag_ms = max(r["lag_s"] for r in results) * 1000
+    p50, _, p99, _ = percentiles_ms(service).split()
+    total_p99 = percentiles_ms(total).split()[2]
+    real_time = lag_ms < REAL_TIME_LAG_MS and float(total_p99) < LIMIT_P99_MS and not missing
+    return (
+        f"{lifters:>7} {len(alerts):>6} {p50:>8} {p99:>8} {total_p99:>11} {lag_ms:>9.0f} "
+        f"{cpu * 100:>6.0f}% {'yes' if real_time else 'NO':>5}"
+        + (f"  ({missing} alerts never arrived)" if missing else "")
+    )
+
+
+def _children_cpu_s() -> float:
+    """CPU seconds used by finished child processes."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def main() -> None:
+    args = parse_args()
+    if args.worker:
+        worker(args)
+        return
+    print(
+        f"{args.processes} service process(es), {args.seconds:g} s of 100 Hz two-sensor "
+        f"recording per lifter in real time, {args.batch_s * 1000:.0f} ms batches"
+    )
+    print(
+        f"{'lifters':>7} {'alerts':>6} {'p50 ms':>8} {'p99 ms':>8} {'sample p99':>11} "
+        f"{'lag ms':>9} {'CPU':>7} {'real':>5}"
+    )
+    with mosquitto() as broker:
+        subscriber = AlertSubscriber(broker.host, broker.port)
+        for lifters in args.lifters:
+            print(run_count(args, lifters, broker.url, subscriber), flush=True)
+        subscriber.close()
+    print(
+        f"CPU: service processes, as a share of one core (the machine has 2). Real time: "
+        f"lag < {REAL_TIME_LAG_MS:.0f} ms and sample p99 < {LIMIT_P99_MS:.0f} ms. "
+        f"Target: >= {TARGET_LIFTERS} lifters."
+    )
+
+
+if __name__ == "__main__":
+    main()

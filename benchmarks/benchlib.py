@@ -1,0 +1,188 @@
+"""Shared parts of the service benchmarks: a real Mosquitto, a subscriber process that stamps
+alert arrivals, a source that paces recorded batches in wall time and logs their arrival, and
+the latency arithmetic."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from processing.service import LifterUpdate
+from sensor.recording import iter_batches, read_recording
+from sensor.samples import SampleBatch, SensorStatus
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "fixtures"
+sys.path.insert(0, str(ROOT / "tests"))
+from brokers import MosquittoBroker  # noqa: E402  (test helper, reused rather than copied)
+
+SUBSCRIBER = Path(__file__).with_name("alert_subscriber.py")
+
+
+@contextlib.contextmanager
+def mosquitto() -> Iterator[MosquittoBroker]:
+    """A real Mosquitto on a free port for the duration of the block."""
+    with tempfile.TemporaryDirectory() as workdir:
+        broker = MosquittoBroker(Path(workdir))
+        broker.start()
+        try:
+            yield broker
+        finally:
+            broker.stop()
+
+
+class AlertSubscriber:
+    """A separate process subscribed to every lifter's ``flexion_alert`` (QoS 1) that stamps
+    each arrival with the wall clock; separate so it does not share the service's GIL."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.arrivals: dict[tuple[str, int], float] = {}
+        self._lock = threading.Condition()
+        self._process = subprocess.Popen(
+            [sys.executable, str(SUBSCRIBER), host, str(port)], stdout=subprocess.PIPE, text=True
+        )
+        assert self._process.stdout is not None
+        if self._process.stdout.readline().strip() != "ready":
+            raise RuntimeError("the alert subscriber did not start")
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def wait_for(self, keys: set[tuple[str, int]], timeout_s: float) -> None:
+        """Wait until every ``(session_id, seq)`` in ``keys`` has arrived (bounded)."""
+        with self._lock:
+            self._lock.wait_for(lambda: keys <= self.arrivals.keys(), timeout_s)
+
+    def close(self) -> None:
+        """Stop the subscriber process."""
+        self._process.terminate()
+        self._process.wait()
+
+    def _read(self) -> None:
+        """Collect ``session_id seq wall_s`` lines (first arrival wins)."""
+        assert self._process.stdout is not None
+        for line in self._process.stdout:
+            session_id, seq, wall_s = line.split()
+            with self._lock:
+                self.arrivals.setdefault((session_id, int(seq)), float(wall_s))
+                self._lock.notify_all()
+
+
+@dataclass
+class ArrivalLog:
+    """When each batch of a lifter reached the service: ``role -> (t_last_s, wall_s)`` rows."""
+
+    rows: dict[str, list[tuple[float, float]]] = field(default_factory=lambda: defaultdict(list))
+
+    def crossing_arrival_s(self, t_s: float) -> float:
+        """Wall time when the samples at recording time ``t_s`` of every sensor had arrived."""
+        arrivals = []
+        for rows in self.rows.values():
+            t_last = np.array([r[0] for r in rows])
+            i = int(np.searchsorted(t_last, t_s))
+            arrivals.append(rows[min(i, len(rows) - 1)][1])
+        return max(arrivals)
+
+
+class PacedSource:
+    """Recorded batches delivered when wall time reaches their last sample (``speed`` x), after
+    ``delay_s``; each batch's due time is logged, and how late the service took it."""
+
+    def __init__(
+        self,
+        batches: Sequence[SampleBatch],
+        roles: tuple[str, ...],
+        speed: float = 1.0,
+        delay_s: float = 0.0,
+    ) -> None:
+        self.batches = batches
+        self._roles = roles
+        self.speed = speed
+        self.delay_s = delay_s
+        self.log = ArrivalLog()
+        #: Worst lateness of a delivery behind its due time, in s (the service falling behind).
+        self.max_lag_s = 0.0
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """The recording's roles."""
+        return self._roles
+
+    async def stream(self) -> AsyncIterator[SampleBatch | SensorStatus]:
+        """Deliver the batches on time."""
+        loop = asyncio.get_running_loop()
+        start = loop.time() + self.delay_s
+        t0 = float(self.batches[0].t_s[0])
+        for batch in self.batches:
+            t_last = float(batch.t_s[-1])
+            due = start + (t_last - t0) / self.speed
+            await asyncio.sleep(max(0.0, due - loop.time()))
+            lag_s = loop.time() - due
+            self.max_lag_s = max(self.max_lag_s, lag_s)
+            # Logged at its due time: a sensor's sample is there then, even if the service
+            # is too busy to take it.
+            self.log.rows[batch.role].append((t_last, time.time() - lag_s))
+            yield batch
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
+
+
+def fixture_batches(
+    name: str, batch_s: float, stop_s: float | None = None
+) -> tuple[list[SampleBatch], tuple[str, ...]]:
+    """A fixture cut into ``batch_s`` batches (as a BLE link delivers them), optionally only
+    its first ``stop_s`` seconds."""
+    recording = read_recording(FIXTURES / f"{name}.csv.gz")
+    batches = [b for b in iter_batches(recording, batch_s) if len(b)]
+    if stop_s is not None:
+        t0 = float(batches[0].t_s[0])
+        batches = [b for b in batches if float(b.t_s[-1]) - t0 <= stop_s]
+    return batches, recording.roles
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A ``flexion_alert`` as the service produced it."""
+
+    lifter: str
+    session_id: str
+    seq: int
+    t_s: float
+    #: Wall time when the batch whose processing raised it reached the service.
+    batch_arrival_s: float
+
+
+class AlertRecorder:
+    """Service observer noting every ``flexion_alert``."""
+
+    def __init__(self) -> None:
+        self.alerts: list[Alert] = []
+
+    def on_update(self, update: LifterUpdate) -> None:
+        """Keep the alerts of the update."""
+        for event in update.events:
+            if event["type"] == "flexion_alert":
+                alert = Alert(
+                    update.lifter, update.session_id, event["seq"], event["t"], update.received_at_s
+                )
+                self.alerts.append(alert)
+
+
+def percentiles_ms(values_s: Sequence[float]) -> str:
+    """``p50 / p90 / p99 / max`` in milliseconds."""
+    if not values_s:
+        return "no data"
+    ms = np.array(values_s) * 1000
+    p50, p90, p99 = np.percentile(ms, [50, 90, 99])
+    return f"{p50:7.1f} {p90:7.1f} {p99:7.1f} {ms.max():7.1f}"
