@@ -43,6 +43,8 @@ class RepSettings:
     #: A rise is a lift only if the sensor climbs at least this far, in m, from its lowest
     #: point to lockout (sitting down straightens the trunk while the sensor sinks).
     min_lift_rise_m: float = 0.15
+    #: ...and at some moment faster than this, in m/s (grinders included).
+    min_pull_speed_mps: float = 0.15
     #: A final rise (no eccentric after it) is a dropped rep when the sensor's peak upward
     #: speed is at most this multiple of the median of the set's reps.
     dropped_rep_speed_ratio: float = 1.1
@@ -217,8 +219,14 @@ class RepDetector:
         rise.peak_speed_mps = float(speed_mps[start:].max())
 
     def _is_lift(self, rise: _Rise) -> bool:
-        """Whether the sensor climbed far enough to have lifted anything (yes, if unknown)."""
-        return not rise.climb_m < self.settings.min_lift_rise_m
+        """Whether the sensor climbed far and fast enough to have lifted anything (yes, if unknown).
+
+        Sitting back up after leaning forward on a bench straightens the trunk too, but the
+        sensor barely climbs and never at the pace of even a grinding pull.
+        """
+        s = self.settings
+        too_low = rise.climb_m < s.min_lift_rise_m
+        return not (too_low or rise.peak_speed_mps < s.min_pull_speed_mps)
 
     def _deepest_bend(self, rise: _Rise) -> int:
         """Tick of the deepest bend in the last stretch before the trunk came up."""
