@@ -41,7 +41,7 @@ from sensor.sources import BleOptions, Source, open_sources
 pytestmark = pytest.mark.asyncio
 
 SPEED = 5.0
-RECORD_SPEED = 15.0
+RECORD_SPEED = 8.0
 BACKEND = BleBackend(client=BumbleBleakClient, scanner=BumbleBleakScanner)
 POLICY = LinkPolicy(
     find_timeout_s=0.5,
@@ -55,6 +55,7 @@ LSB = {
     "backspotter": (8 * GRAVITY_MPS2 / 32768, 2000 * RAD_PER_DEG / 32768),
     "witmotion": (16 * GRAVITY_MPS2 / 32768, 2000 * RAD_PER_DEG / 32768),
     "movesense": (1e-5, 1e-5),  # float32: well below this
+    "thingy52": (GRAVITY_MPS2 / 1024, RAD_PER_DEG / 32),
 }
 
 Launch = Callable[..., Awaitable[EmulatedSensor]]
@@ -236,6 +237,35 @@ async def test_two_sensors_stream_what_the_emulators_sent_on_one_time_base(
         assert np.median(np.diff(received.t_s)) == pytest.approx(1 / sensor.player.rate_hz, 0.02)
         assert [s.connected for s in collector.statuses_of(role)] == [True]
     assert lower.player.rate_hz == 52.0 and upper.player.rate_hz == 100.0
+
+
+@pytest.mark.parametrize(
+    ("profile", "name"),
+    [
+        ("witmotion", "WT901BLE68"),
+        ("movesense", "Movesense 175030001"),
+        ("thingy52", "Thingy"),
+        ("backspotter", "Backspotter-2"),
+    ],
+)
+async def test_every_profile_streams_its_device_bytes_to_samples(
+    launch: Launch,
+    collect: Callable[[list[str]], SourceCollector],
+    session: dict[str, SampleBatch],
+    profile: str,
+    name: str,
+) -> None:
+    sensor = await launch(
+        profile, window(session["upper"], 20.0, 4.0), name=name, address="F1:00:00:00:00:01"
+    )
+    collector = collect([f"ble://{name.replace(' ', '%20')}?profile={profile}"])
+
+    await streamed_to_the_end(collector, lumbar=sensor)
+
+    received = collector.joined("lumbar")
+    assert_same_samples(received, sensor, list(range(sensor.player.samples_taken)))
+    assert np.all(np.diff(received.t_s) > 0)
+    assert collector.source.stats.bad_packets == 0  # type: ignore[attr-defined]
 
 
 async def test_connection_interval_bursts_are_respaced_at_the_nominal_rate(

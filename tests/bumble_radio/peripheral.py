@@ -221,8 +221,11 @@ class EmulatedSensor:
         """Advertise as the real device does (name, and the service when it fits)."""
         if self._hidden:
             return
+        # A device with several services advertises one chosen by its firmware (the
+        # Thingy:52 its configuration service), listed first among the extra ones.
+        advertised = (*self.profile.extra_service_uuids, self.profile.service_uuid)[0]
         await self.device.start_advertising(
-            advertising_data=_advertising_data(self.name, self.profile.service_uuid),
+            advertising_data=_advertising_data(self.name, advertised),
             advertising_interval_min=20.0,
             advertising_interval_max=20.0,
         )
