@@ -16,7 +16,7 @@ import logging
 import random
 import secrets
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
@@ -48,6 +48,14 @@ _RETRY_MAX_S = 2.0
 _PROTOCOL_NAMES = {MQTTProtocolVersion.MQTTv5: "5", MQTTProtocolVersion.MQTTv311: "3.1.1"}
 
 
+class _Handshake(NamedTuple):
+    """How a connection attempt ended: ``refusal`` None means accepted; ``answered`` tells a
+    CONNACK from a connection that closed or stayed silent."""
+
+    refusal: ReasonCode | None
+    answered: bool
+
+
 class MqttPublisher:
     """Publishes one lifter's topics; reconnects by itself and never drops an event."""
 
@@ -68,7 +76,7 @@ class MqttPublisher:
         self._settled = asyncio.Event()
         self._dropped = asyncio.Event()
         self._up = asyncio.Event()
-        self._handshake: asyncio.Future[ReasonCode | None] | None = None
+        self._handshake: asyncio.Future[_Handshake] | None = None
         self._status = status_payload("online", None, {}, None)
         self._task: asyncio.Task[None] | None = None
         self._outage_logged = False
@@ -175,27 +183,31 @@ class MqttPublisher:
         self._handshake = loop.create_future()
         self._binding = SocketBinding(loop, client)
         try:
-            refusal = await asyncio.wait_for(self._handshake, _CONNECT_TIMEOUT_S)
+            result = await asyncio.wait_for(self._handshake, _CONNECT_TIMEOUT_S)
         except TimeoutError:
-            refusal = ReasonCode(PacketTypes.CONNACK, "Server unavailable")
-        if refusal is None:
+            result = _Handshake(ReasonCode(PacketTypes.CONNACK, "Server unavailable"), False)
+        if result.refusal is None:
             self._mqtt5_worked |= self._protocol == MQTTProtocolVersion.MQTTv5
             return "connected"
         self._abandon()
-        return self._after_refusal(refusal)
+        return self._after_refusal(result)
 
-    def _after_refusal(self, refusal: ReasonCode) -> str:
-        """Fall back to 3.1.1 when an MQTT 5 handshake fails before any MQTT 5 success.
+    def _after_refusal(self, result: _Handshake) -> str:
+        """Fall back to 3.1.1 when the broker turns MQTT 5 down; anything else is a failure.
 
         Brokers that only speak 3.1.1 refuse MQTT 5 explicitly (mosquitto 1.x, amqtt without a
-        will) or misread its CONNECT and never answer (amqtt with a will), so both count.
+        will) or misread its CONNECT and never answer (amqtt with a will); a CONNACK refusing
+        for another reason (credentials) is not about the protocol.
         """
-        refused_v5 = refusal.value == _UNSUPPORTED_PROTOCOL or not self._mqtt5_worked
-        if self._protocol == MQTTProtocolVersion.MQTTv5 and refused_v5:
-            log.info("%s did not accept MQTT 5 (%s); using MQTT 3.1.1", self.url, refusal)
+        assert result.refusal is not None
+        unanswered = not result.answered and not self._mqtt5_worked
+        if self._protocol == MQTTProtocolVersion.MQTTv5 and (
+            result.refusal.value == _UNSUPPORTED_PROTOCOL or unanswered
+        ):
+            log.info("%s did not accept MQTT 5 (%s); using MQTT 3.1.1", self.url, result.refusal)
             self._protocol = MQTTProtocolVersion.MQTTv311
             return "downgraded"
-        log.warning("%s refused the connection: %s", self.url, refusal)
+        log.warning("%s refused the connection: %s", self.url, result.refusal)
         return "failed"
 
     def _new_client(self) -> paho.Client:
@@ -222,13 +234,13 @@ class MqttPublisher:
     ) -> None:
         """CONNACK: on success send the status and everything the outbox holds, oldest first."""
         if reason.is_failure:
-            self._resolve_handshake(reason)
+            self._resolve_handshake(_Handshake(reason, True))
             return
         self._connected = True
         self._up.set()
         self._outage_logged = False
         log.info("connected to %s (MQTT %s) for %s", self.url, self.protocol, self.lifter)
-        self._resolve_handshake(None)
+        self._resolve_handshake(_Handshake(None, True))
         self._send_status()
         for row in self._outbox.pending(self.lifter):
             self._send(row.topic, row.payload, row.id)
@@ -239,7 +251,7 @@ class MqttPublisher:
         """The connection is gone (or never came up)."""
         self._connected = False
         self._up.clear()
-        self._resolve_handshake(reason)
+        self._resolve_handshake(_Handshake(reason, False))
         self._dropped.set()
 
     def _on_publish(
@@ -269,10 +281,10 @@ class MqttPublisher:
         """Publish the current status, retained."""
         self._send(status_topic(self.lifter), encode(self._status), None, retain=True)
 
-    def _resolve_handshake(self, refusal: ReasonCode | None) -> None:
-        """Wake the connection attempt with its result (None: accepted)."""
+    def _resolve_handshake(self, result: _Handshake) -> None:
+        """Wake the connection attempt with its outcome."""
         if self._handshake is not None and not self._handshake.done():
-            self._handshake.set_result(refusal)
+            self._handshake.set_result(result)
 
     def _abandon(self) -> None:
         """Drop the current client; whatever it had in flight is resent from the outbox."""

@@ -55,7 +55,8 @@ class MosquittoBroker:
 
     host = "127.0.0.1"
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, access: str = "allow_anonymous true\n") -> None:
+        """``access``: config lines on who may connect and how (TLS, password file)."""
         self.workdir = workdir
         self.port = free_port()
         self.config = workdir / "mosquitto.conf"
@@ -64,7 +65,7 @@ class MosquittoBroker:
         self._process: subprocess.Popen[bytes] | None = None
         self.config.write_text(
             f"listener {self.port} {self.host}\n"
-            "allow_anonymous true\n"
+            f"{access}"
             "persistence true\n"
             f"persistence_location {workdir}/\n"
             # Running as root makes Mosquitto switch to user "mosquitto", which cannot

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -289,3 +290,52 @@ def test_falls_back_to_mqtt_311_on_amqtt_keeping_every_guarantee(
         loop.run_until_complete(broker.stop())
         loop.close()
     assert protocol == "3.1.1"
+
+
+@pytest.fixture
+def secured_mosquitto(tmp_path: Path) -> Iterator[MosquittoBroker]:
+    """A Mosquitto that only accepts TLS (self-signed certificate) and user alice/SECRET."""
+    cert, key, passwords = tmp_path / "cert.pem", tmp_path / "key.pem", tmp_path / "passwords"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    subprocess.run(["mosquitto_passwd", "-b", "-c", str(passwords), "alice", SECRET], check=True)
+    access = f"allow_anonymous false\npassword_file {passwords}\ncertfile {cert}\nkeyfile {key}\n"
+    broker = MosquittoBroker(tmp_path, access)
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+SECRET = "correct-horse-battery"
+
+
+@pytest.mark.asyncio
+async def test_mqtts_with_a_password_works_and_never_logs_it(
+    secured_mosquitto: MosquittoBroker,
+    unique_lifter: str,
+    outbox: Outbox,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    ca = secured_mosquitto.workdir / "cert.pem"
+    base = f"localhost:{secured_mosquitto.port}?ca={ca}"
+    wrong = MqttPublisher(BrokerURL.parse(f"mqtts://alice:not-{SECRET}@{base}"), "x", outbox)
+    wrong.start()
+    assert not await wrong.wait_connected(2.0)
+    await wrong.close(drain_timeout_s=0.0)
+    assert "refused the connection: Not authorized" in caplog.text
+    assert "MQTT 3.1.1" not in caplog.text  # a wrong password is no reason to drop MQTT 5
+
+    url = BrokerURL.parse(f"mqtts://alice:{SECRET}@{base}")
+    publisher = MqttPublisher(url, unique_lifter, outbox)
+    publisher.start()
+    assert await publisher.wait_connected(10.0)
+    publisher.publish_events(stamped("tls", EVERY_EVENT[:3]))
+    await eventually(lambda: outbox.count(unique_lifter) == 0, 10.0, "PUBACKs over TLS")
+    await publisher.close()
+    assert SECRET not in caplog.text and "alice" not in caplog.text
+    assert SECRET not in repr(url) and SECRET not in str(url) and SECRET not in repr([url])
