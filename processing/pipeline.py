@@ -234,7 +234,7 @@ class Pipeline:
         lifter walked about is not upright, whatever its length.
         """
         before_first_rep = not self.sets
-        source = self._calibrator.observe_still(still, before_first_rep)
+        source = self._calibrator.observe_still(i, still, before_first_rep)
         if source is None:
             return False
         first = i - self._calibrator.still_ticks + 1

@@ -25,8 +25,10 @@ from sensor.samples import FloatArray
 class PostureSettings:
     """How the upright reference and the bending direction are found."""
 
-    #: A calibration stance is every sensor still for at least this long, in s.
+    #: A calibration stance is every sensor still for at least this long, in s, ...
     stance_s: float = 3.0
+    #: ...beginning within this long of the first sample, in s.
+    stance_window_s: float = 10.0
     #: Before a stance or lockout is seen, a still period this long, in s, is a provisional
     #: reference, so the detector can work from the first bend.
     provisional_still_s: float = 1.0
@@ -92,13 +94,22 @@ class UprightCalibrator:
         self._stance_ticks = round(settings.stance_s * tick_rate_hz)
         self._provisional_ticks = round(settings.provisional_still_s * tick_rate_hz)
         self._lockouts: dict[str, list[FloatArray]] = {}
+        self._first_tick: int | None = None
+        self._stance_window_ticks = round(settings.stance_window_s * tick_rate_hz)
 
-    def observe_still(self, all_still: bool, before_first_rep: bool) -> str | None:
-        """Count still ticks; returns "stance" or "provisional" on the tick one completes."""
+    def observe_still(self, i: int, all_still: bool, before_first_rep: bool) -> str | None:
+        """Count still ticks up to tick ``i``; "stance" or "provisional" when one completes.
+
+        A calibration stance opens the session: a still standing rest later on is only
+        provisional, since resting lifters slouch and lockouts define upright better.
+        """
+        self._first_tick = i if self._first_tick is None else self._first_tick
         self._still_ticks = self._still_ticks + 1 if all_still else 0
         if not before_first_rep or self.source in ("stance", "lockout"):
             return None
-        if self._still_ticks == self._stance_ticks:
+        began = i - self._still_ticks + 1 - self._first_tick
+        opens_session = began <= self._stance_window_ticks
+        if self._still_ticks == self._stance_ticks and opens_session:
             return "stance"
         if self.source is None and self._still_ticks == self._provisional_ticks:
             return "provisional"
