@@ -432,6 +432,18 @@ async def test_device_that_is_not_there_is_a_clear_bounded_error(
         await collector.wait_for(lambda: False, timeout_s=POLICY.first_connect_timeout_s + 2)
 
 
+async def test_no_bluetooth_adapter_is_a_clear_immediate_error() -> None:
+    # No virtual radio on this loop: the backend reports Bluetooth unavailable, as BlueZ does
+    # when there is no adapter, and the first connection does not wait out its time limit.
+    source = open_sources(["ble://WT901BLE68?profile=witmotion"], BleOptions(BACKEND, POLICY))
+    collector = SourceCollector(source)
+    try:
+        with pytest.raises(DeviceError, match=r"WT901BLE68.*Bluetooth is not available"):
+            await collector.wait_for(lambda: False, timeout_s=POLICY.first_connect_timeout_s / 2)
+    finally:
+        await collector.close()
+
+
 @pytest.mark.parametrize("clock", [RECORD_SPEED], indirect=True)
 async def test_record_from_two_sensors_analyzes_to_the_reps_of_the_motion(
     launch: Launch, clock: SimClock, simulated: SimulatedSession, tmp_path: Path

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bleak.exc import BleakError
+from bleak.exc import BleakBluetoothNotAvailableError, BleakError
 
 from sensor.ble.client import SensorLink
 from sensor.ble.config import BleBackend, HostClock, LinkPolicy, SensorSpec
@@ -34,6 +34,13 @@ ItemSink = Callable[[SampleBatch | SensorStatus], None]
 
 class _NotFoundError(Exception):
     """The device did not advertise within the scan time."""
+
+
+def _adapter_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` means there is no usable Bluetooth adapter (no BlueZ, radio off)."""
+    if isinstance(exc, BleakBluetoothNotAvailableError):
+        return True
+    return isinstance(exc, OSError) and not isinstance(exc, TimeoutError)
 
 
 @dataclass(slots=True)
@@ -142,7 +149,7 @@ class SensorSupervisor:
         limit_s = self._policy.first_connect_timeout_s
         try:
             async with asyncio.timeout(limit_s):
-                await self._connect_until_up()
+                await self._connect_until_up(first=True)
         except TimeoutError:
             raise DeviceError(self._first_failure_message(limit_s)) from self._last_error
 
@@ -158,8 +165,12 @@ class SensorSupervisor:
         """The sensor as the lifter named it."""
         return f"{self.spec.profile.name} sensor {self.spec.target!r} ({self.spec.role})"
 
-    async def _connect_until_up(self) -> None:
-        """Search and connect until a link streams; back off after failed connections."""
+    async def _connect_until_up(self, first: bool = False) -> None:
+        """Search and connect until a link streams; back off after failed connections.
+
+        No Bluetooth adapter at all ends the first connection at once with a DeviceError;
+        later, an adapter that went away is waited for like an absent sensor.
+        """
         started_s = time.perf_counter()
         while True:
             try:
@@ -167,8 +178,11 @@ class SensorSupervisor:
             except _NotFoundError as exc:
                 self._last_error = exc
                 continue
-            except (BleakError, TimeoutError) as exc:
+            except (BleakError, OSError) as exc:  # TimeoutError is an OSError
                 self._last_error = exc
+                if first and _adapter_unavailable(exc):
+                    message = f"{self._spec_text()}: Bluetooth is not available: {exc}"
+                    raise DeviceError(message) from exc
                 log.info("%s: connection failed: %s", self._spec_text(), exc)
                 await asyncio.sleep(self._backoff.next_s())
                 continue

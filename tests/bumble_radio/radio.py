@@ -13,7 +13,7 @@ import weakref
 from collections.abc import Coroutine
 from typing import TypeVar
 
-from bleak.exc import BleakError
+from bleak.exc import BleakBluetoothNotAvailableError, BleakBluetoothNotAvailableReason
 from bumble import core, hci
 from bumble.device import Connection, Device
 from bumble.host import Host
@@ -119,7 +119,9 @@ def radio_for_running_loop() -> VirtualRadio:
     """The virtual radio of the running event loop; bleak's error if there is none."""
     radio = _radios.get(asyncio.get_running_loop())
     if radio is None:
-        raise BleakError("no Bluetooth adapter: no virtual radio on this event loop")
+        raise BleakBluetoothNotAvailableError(
+            "no virtual radio on this event loop", BleakBluetoothNotAvailableReason.NO_BLUETOOTH
+        )
     return radio
 
 
