@@ -10,7 +10,7 @@ import contextlib
 import logging
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
@@ -39,7 +39,6 @@ class LifterView:
     last_peak_deg: float | None = None
     alerts: int = 0
     alert_on: bool = False
-    sensors: dict[str, bool] = field(default_factory=dict)
     ended: bool = False
 
     def apply(self, event: dict[str, Any]) -> None:
@@ -55,8 +54,6 @@ class LifterView:
         elif kind in ("flexion_alert", "flexion_clear"):
             self.alert_on = kind == "flexion_alert"
             self.alerts += self.alert_on
-        elif kind in ("sensor_connected", "sensor_lost"):
-            self.sensors[event["role"]] = kind == "sensor_connected"
         elif kind == "session_end":
             self.ended = True
 
@@ -116,10 +113,16 @@ class ConsoleView:
                 _angle_cell(view),
                 _degrees(view.last_peak_deg),
                 str(view.alerts),
-                " ".join(f"{r}:{'up' if up else '[red]lost[/]'}" for r, up in view.sensors.items()),
+                self._sensors(name),
                 self._mqtt_state(name),
             )
         return table
+
+    def _sensors(self, lifter: str) -> str:
+        """Each sensor's link: ``upper:up lower:lost``."""
+        session = self.service.sessions.get(lifter)
+        links = session.sensors.items() if session is not None else ()
+        return " ".join(f"{role}:{'up' if up else '[red]lost[/]'}" for role, up in links)
 
     def _mqtt_state(self, lifter: str) -> str:
         """``MQTT 5``, ``MQTT 3.1.1``, ``offline`` or ``off``."""
