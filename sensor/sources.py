@@ -10,7 +10,8 @@ Every source yields the same items: :class:`~sensor.samples.SampleBatch` for dat
 - ``sim://?seed=<n>&mode=dual|single&speed=<x|max>``: a simulated session.
 
 Several URLs (two sensors, ``upper`` and ``lower``) make one source with
-:func:`open_sources`; BLE sensors opened together share one host time base.
+:func:`open_sources` or :func:`combine_sources`; every BLE sensor of the process is timed on
+one host clock, so their independent device clocks land on one time base.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class BleOptions:
 
     backend: BleBackend | None = None
     policy: LinkPolicy | None = None
-    #: Host clock shared by the sensors (default: monotonic seconds from opening).
+    #: Host clock of the sensors (default: the process's shared BLE host clock).
     clock: HostClock | None = None
 
 
@@ -105,17 +106,12 @@ def open_source(url: str, ble: BleOptions | None = None) -> Source:
 
 
 def open_sources(urls: Sequence[str], ble: BleOptions | None = None) -> Source:
-    """One source streaming every URL together; BLE sensors share one host time base."""
+    """One source streaming every URL together."""
     if not urls:
         raise SourceURLError("no source given")
     if len(urls) == 1:
         return open_source(urls[0], ble)
-    options = ble or BleOptions()
-    if options.clock is None:
-        from sensor.ble import session_clock
-
-        options = BleOptions(options.backend, options.policy, session_clock())
-    return combine_sources([open_source(url, options) for url in urls])
+    return combine_sources([open_source(url, ble) for url in urls])
 
 
 def combine_sources(sources: Sequence[Source]) -> Source:

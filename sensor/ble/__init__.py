@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sensor.ble.config import BleBackend, HostClock, LinkPolicy, SensorSpec, session_clock
+from sensor.ble.config import BleBackend, HostClock, LinkPolicy, SensorSpec, host_clock
 from sensor.ble.scanner import FoundSensor, find_device, recognise, scan
 from sensor.ble.source import BleSource
 from sensor.ble.supervisor import LinkStats, SensorSupervisor
@@ -17,7 +17,7 @@ __all__ = [
     "SensorSpec",
     "SensorSupervisor",
     "find_device",
+    "host_clock",
     "recognise",
     "scan",
-    "session_clock",
 ]

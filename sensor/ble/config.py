@@ -15,11 +15,14 @@ from sensor.samples import DEFAULT_ROLE
 #: Seconds on the session's host time base (the ``t`` of every batch and status).
 HostClock = Callable[[], float]
 
+# Every BLE sensor of the process shares one host time base, so sources opened one by one
+# and combined later still agree; it starts near 0 when the first sensor is opened.
+_ORIGIN_S = time.monotonic()
 
-def session_clock(base: HostClock = time.monotonic) -> HostClock:
-    """A clock reading 0 now, on ``base``; sensors sharing it share one time base."""
-    origin_s = base()
-    return lambda: base() - origin_s
+
+def host_clock() -> float:
+    """Monotonic seconds since this process first opened a BLE sensor (the default clock)."""
+    return time.monotonic() - _ORIGIN_S
 
 
 @dataclass(frozen=True, slots=True)

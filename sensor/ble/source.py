@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-from sensor.ble.config import BleBackend, HostClock, LinkPolicy, SensorSpec, session_clock
+from sensor.ble.config import BleBackend, HostClock, LinkPolicy, SensorSpec, host_clock
 from sensor.ble.supervisor import LinkStats, SensorSupervisor
 from sensor.samples import SampleBatch, SensorStatus
 
@@ -27,7 +27,7 @@ class BleSource:
         self.spec = spec
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
         self._supervisor = SensorSupervisor(
-            spec, self._queue.put_nowait, clock or session_clock(), backend, policy
+            spec, self._queue.put_nowait, clock or host_clock, backend, policy
         )
         self._task: asyncio.Task[None] | None = None
 
