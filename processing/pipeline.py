@@ -53,6 +53,8 @@ class PipelineConfig:
     #: With two sensors, alerts fire only while the pelvis is tilted forward by more than
     #: this, in degrees: slumping on a bench rounds the back too, but lifts nothing.
     hinged_pelvis_deg: float = 10.0
+    #: A rep with more than this fraction of its ticks lost to gaps has no measured peak.
+    max_missing_in_rep: float = 0.05
     #: Lockout posture is averaged over this long after lockout, in s.
     lockout_window_s: float = 0.3
 
@@ -234,7 +236,8 @@ class Pipeline:
         lifter walked about is not upright, whatever its length.
         """
         before_first_rep = not self.sets
-        source = self._calibrator.observe_still(i, still, before_first_rep)
+        walked = self._walking.walked_before(j)
+        source = self._calibrator.observe_still(i, still, before_first_rep, walked)
         if source is None:
             return False
         first = i - self._calibrator.still_ticks + 1
@@ -286,22 +289,27 @@ class Pipeline:
 
     def _measure(self, ticks: RepTicks) -> Rep:
         """Peak angle and time above threshold of a rep, with the current upright reference."""
+        first = min(ticks.start, ticks.deepest)
         per_role = {
-            r: self._postures[r].angle_deg(self._history.up(r, ticks.start, ticks.end))
+            r: self._postures[r].angle_deg(self._history.up(r, first, ticks.end))
             for r in self.roles
         }
         if self.mode == "dual":
             angle = per_role["upper"] - per_role["lower"]
         else:
             angle = per_role[self.roles[0]]
-        peak = float(np.nanmax(angle)) if np.any(~np.isnan(angle)) else float("nan")
+        missing = np.isnan(angle)
+        seen_peak = float(np.nanmax(angle)) if not missing.all() else float("nan")
+        # A gap may hide the true peak: then no peak is reported, but an angle seen above
+        # the threshold still proves the alert.
+        complete = missing.mean() <= self.config.max_missing_in_rep
         above_s = float(np.count_nonzero(angle > self.threshold_deg)) / self._rate_hz
         return Rep(
             start=ticks.start / self._rate_hz,
             lockout=ticks.lockout / self._rate_hz,
             end=ticks.end / self._rate_hz,
-            peak_flexion_deg=peak,
-            flexion_alert=peak > self.threshold_deg,
+            peak_flexion_deg=seen_peak if complete else float("nan"),
+            flexion_alert=seen_peak > self.threshold_deg,
             seconds_above_threshold=above_s,
         )
 

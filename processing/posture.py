@@ -97,18 +97,21 @@ class UprightCalibrator:
         self._first_tick: int | None = None
         self._stance_window_ticks = round(settings.stance_window_s * tick_rate_hz)
 
-    def observe_still(self, i: int, all_still: bool, before_first_rep: bool) -> str | None:
+    def observe_still(
+        self, i: int, all_still: bool, before_first_rep: bool, walked: bool
+    ) -> str | None:
         """Count still ticks up to tick ``i``; "stance" or "provisional" when one completes.
 
-        A calibration stance opens the session: a still standing rest later on is only
-        provisional, since resting lifters slouch and lockouts define upright better.
+        A calibration stance opens the session, before any walking: a still standing rest
+        later on is only provisional, since resting lifters slouch and lockouts define
+        upright better.
         """
         self._first_tick = i if self._first_tick is None else self._first_tick
         self._still_ticks = self._still_ticks + 1 if all_still else 0
         if not before_first_rep or self.source in ("stance", "lockout"):
             return None
         began = i - self._still_ticks + 1 - self._first_tick
-        opens_session = began <= self._stance_window_ticks
+        opens_session = began <= self._stance_window_ticks and not walked
         if self._still_ticks == self._stance_ticks and opens_session:
             return "stance"
         if self.source is None and self._still_ticks == self._provisional_ticks:
@@ -184,6 +187,10 @@ class WalkingPosture:
             self._sum[role] = self._cumulative[role][-1]
         self._cumulative_count = self._count + np.cumsum(valid)
         self._count = int(self._cumulative_count[-1])
+
+    def walked_before(self, j: int) -> bool:
+        """Whether any walking was seen up to tick ``j`` of the last block."""
+        return bool(self._cumulative_count[j] > 0)
 
     def vets(self, j: int, still_up: dict[str, FloatArray]) -> bool:
         """Whether still postures at tick ``j`` of the last block look as upright as walking."""

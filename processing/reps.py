@@ -83,6 +83,9 @@ class RepTicks:
     lockout: int
     end: int
     dropped: bool
+    #: Deepest bend before the pull, where the back is most flexed (the start may be later
+    #: than it when a data gap hid the pull's beginning).
+    deepest: int
 
 
 @dataclass(slots=True)
@@ -275,7 +278,7 @@ class RepDetector:
         assert rise.lockout is not None
         self._set_speeds_mps.append(rise.peak_speed_mps)
         self._last_rep_end = end
-        return RepTicks(rise.start, rise.lockout, end, dropped)
+        return RepTicks(rise.start, rise.lockout, end, dropped, self._deepest_bend(rise))
 
     def _set_timed_out(self, i: int) -> bool:
         """Close the set once the lifter has rested longer than reps within a set do."""
