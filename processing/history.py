@@ -53,15 +53,15 @@ class TickHistory:
 
     def up(self, role: str, first: int, last: int) -> FloatArray:
         """Up vectors of one sensor for ticks ``first..last``."""
-        return self._up[role][self._slots(first, last)]
+        return np.asarray(self._up[role][self._slots(first, last)], dtype=np.float64)
 
     def features(self, role: str, first: int, last: int) -> FloatArray:
         """Motion features of one sensor for ticks ``first..last``."""
-        return self._features[role][self._slots(first, last)]
+        return np.asarray(self._features[role][self._slots(first, last)], dtype=np.float64)
 
     def hinge_deg(self, first: int, last: int) -> FloatArray:
         """Hinge angle for ticks ``first..last``."""
-        return self._hinge_deg[self._slots(first, last)]
+        return np.asarray(self._hinge_deg[self._slots(first, last)], dtype=np.float64)
 
     def hinge_at(self, index: int) -> float:
         """Hinge angle of one tick."""

@@ -68,7 +68,7 @@ class VerticalCalibration:
         """Start knowing nothing: every orientation reads zero error."""
         self._normal = np.zeros((6, 6))
         self._target = np.zeros(6)
-        self._coefficients = np.zeros(6)
+        self._coefficients: FloatArray = np.zeros(6)
 
     def add(self, up: FloatArray, vertical_mps2: FloatArray) -> None:
         """Learn from still samples: their up vectors and the vertical acceleration read."""
@@ -77,7 +77,9 @@ class VerticalCalibration:
         self._normal += design.T @ design
         self._target += design.T @ vertical_mps2[valid]
         ridge = self.RIDGE * max(float(np.trace(self._normal)), 1.0) * np.eye(6)
-        self._coefficients = np.linalg.solve(self._normal + ridge, self._target)
+        self._coefficients = np.asarray(
+            np.linalg.solve(self._normal + ridge, self._target), dtype=np.float64
+        )
 
     def error_mps2(self, up: FloatArray) -> FloatArray:
         """Vertical acceleration a still sensor would read in each orientation."""

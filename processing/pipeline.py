@@ -15,7 +15,7 @@ import numpy as np
 
 from processing.alerts import AlertChange, AlertSettings, FlexionAlerter
 from processing.angles import mean_direction
-from processing.events import AngleTrace, Event, FlexionEvent, LiftSet, Mode, Rep
+from processing.events import AngleTrace, Event, EventType, FlexionEvent, LiftSet, Mode, Rep
 from processing.history import TickHistory
 from processing.motion import N_FEATURES, Feature, motion_features
 from processing.orientation import OrientationFilter, OrientationSettings
@@ -135,7 +135,7 @@ class Pipeline:
     def status(self, status: SensorStatus) -> Update:
         """Pass a sensor's link change through as an event; lost sensors are not waited for."""
         self._aligner.set_active(status.role, status.connected)
-        kind = "sensor_connected" if status.connected else "sensor_lost"
+        kind: EventType = "sensor_connected" if status.connected else "sensor_lost"
         data: dict[str, Any] = {"role": status.role, **status.details}
         if status.reason:
             data["reason"] = status.reason

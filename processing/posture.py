@@ -134,10 +134,11 @@ class UprightCalibrator:
             return mean
         if min(len(v) for v in self._lockouts.values()) < self.settings.lockouts_to_overrule:
             return None
+        uprights = {role: postures[role].upright for role in mean}
         disagreement = max(
-            float(tilt_deg(mean[role][None, :], postures[role].upright)[0])
-            for role in mean
-            if postures[role].upright is not None
+            float(tilt_deg(mean[role][None, :], upright)[0])
+            for role, upright in uprights.items()
+            if upright is not None
         )
         return mean if disagreement > self.settings.lockout_tolerance_deg else None
 
