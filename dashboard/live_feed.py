@@ -4,7 +4,9 @@ It subscribes to every lifter's topics and keeps the latest state of each (see
 :mod:`dashboard.live_state`). paho's network thread reconnects by itself when the broker
 restarts, and the subscription is renewed on every connection. Events published while the
 feed was not listening (it started mid-session, or the broker was down) are read back from the
-session store when a session is first seen and after every reconnection.
+session store: when a session is first seen, on every status message and reconnection, and
+(at most once a second) while events are still missing, since the store commits a moment after
+MQTT delivers.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ TOPIC_FILTER = "backspotter/v1/+/#"
 _KEEPALIVE_S = 15
 _RECONNECT_MIN_S = 1
 _RECONNECT_MAX_S = 2
+#: While a session misses events, the store is read again at most this often.
+CATCH_UP_INTERVAL_S = 1.0
 
 #: Reads a session's stored events (contract-3 envelopes); empty when the store has none.
 History = Callable[[str], Sequence[dict[str, Any]]]
@@ -48,6 +52,7 @@ class LiveFeed:
         self._lock = threading.Lock()
         self._lifters: dict[str, LifterState] = {}
         self._last_heard_s: dict[str, float] = {}
+        self._caught_up_s: dict[str, float] = {}
         self._connected = False
         self._client = _make_client(url)
         self._client.on_connect = self._on_connect
@@ -70,7 +75,15 @@ class LiveFeed:
         """A snapshot of ``lifter`` now, or None if nothing was heard of them."""
         with self._lock:
             state = self._lifters.get(lifter)
-            return None if state is None else state.view(time.monotonic(), time.time())
+            if state is None:
+                return None
+            now_s = time.monotonic()
+            if (
+                state.incomplete()
+                and now_s - self._caught_up_s.get(lifter, 0.0) > CATCH_UP_INTERVAL_S
+            ):
+                self._catch_up(state)
+            return state.view(now_s, time.time())
 
     def close(self) -> None:
         """Disconnect and stop the network thread."""
@@ -120,13 +133,14 @@ class LiveFeed:
             state.apply_event(payload)
         elif kind == "live":
             state.apply_live(payload, now_s)
-        if is_new:
+        if is_new or kind == "status":
             self._catch_up(state)
 
     def _catch_up(self, state: LifterState) -> None:
         """Merge the stored events of the lifter's current session (under the lock)."""
         if self._history is None or state.session_id is None:
             return
+        self._caught_up_s[state.lifter] = time.monotonic()
         for event in self._history(state.session_id):
             state.apply_event(dict(event))
 

@@ -107,6 +107,16 @@ class LifterState:
         if self.follows(event.get("session_id")):
             self.events[int(event["seq"])] = event
 
+    def incomplete(self) -> bool:
+        """Events are missing: a hole in ``seq``, or the service went offline without its
+        ``session_end`` reaching us (the store commits a moment after MQTT delivers)."""
+        if self.session_id is None:
+            return False
+        seqs = self.events.keys()
+        holes = bool(seqs) and (min(seqs) != 1 or max(seqs) != len(seqs))
+        ended = any(e["type"] == "session_end" for e in self.events.values())
+        return holes or (self.status.get("state") == "offline" and not ended)
+
     def apply_live(self, payload: dict[str, Any], now_s: float) -> None:
         """Take the latest angle of a ``live`` message and count its points."""
         if not self.follows(payload.get("session_id")):

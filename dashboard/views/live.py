@@ -52,8 +52,8 @@ def live_panel(feed: LiveFeed) -> None:
     banner_slot = st.empty()
     if view is None:
         st.markdown(
-            "### Waiting for a lifter…\nStart `backspotter run --source …` (or `backspotter demo`) "
-            "and this page follows it."
+            f"### Waiting for {lifter or 'a lifter'}…\nStart `backspotter run --source …` "
+            "(or `backspotter demo`) and this page follows it."
         )
         return
     with banner_slot:
@@ -63,15 +63,22 @@ def live_panel(feed: LiveFeed) -> None:
 
 
 def _choose_lifter(feed: LiveFeed) -> str | None:
-    """The lifter to show: a selector when several are on the broker."""
-    lifters = feed.lifters()
-    if not lifters:
+    """The lifter in ``?lifter=`` (even before they appear), else the one heard last.
+
+    The choice lives in the URL rather than in widget state, so a bookmark keeps working and a
+    lifter who appears later is not hidden by whoever was on the broker first.
+    """
+    heard = feed.lifters()
+    wanted = st.query_params.get("lifter") or (heard[0] if heard else None)
+    if wanted is None:
         return None
-    wanted = st.query_params.get("lifter")
-    if len(lifters) == 1:
-        return lifters[0]
-    index = lifters.index(wanted) if wanted in lifters else 0
-    return str(st.selectbox("Lifter", lifters, index=index, key="live_lifter"))
+    options = sorted({*heard, wanted})
+    if len(options) > 1:
+        chosen = str(st.selectbox("Lifter", options, index=options.index(wanted)))
+        if chosen != wanted:
+            st.query_params["lifter"] = chosen
+        return chosen
+    return wanted
 
 
 def _status_line(feed: LiveFeed, view: LiveView | None) -> None:
