@@ -243,7 +243,8 @@ class Pipeline:
         first = i - self._calibrator.still_ticks + 1
         means = {r: mean_direction(self._history.up(r, first, i)) for r in self.roles}
         still_up = {r: v for r, v in means.items() if v is not None}
-        if len(still_up) < len(self.roles) or not self._walking.vets(j, still_up):
+        provisional = source == "provisional"
+        if len(still_up) < len(self.roles) or not self._walking.vets(j, still_up, provisional):
             return False
         for role, posture in self._postures.items():
             posture.set_upright(still_up[role])

@@ -193,10 +193,14 @@ class WalkingPosture:
         """Whether any walking was seen up to tick ``j`` of the last block."""
         return bool(self._cumulative_count[j] > 0)
 
-    def vets(self, j: int, still_up: dict[str, FloatArray]) -> bool:
-        """Whether still postures at tick ``j`` of the last block look as upright as walking."""
+    def vets(self, j: int, still_up: dict[str, FloatArray], need_walking: bool) -> bool:
+        """Whether still postures at tick ``j`` of the last block look as upright as walking.
+
+        Without enough walking seen yet, a still posture passes only if ``need_walking`` is
+        False (a calibration stance opening the session needs no witness).
+        """
         if self._cumulative_count[j] < self._min_ticks:
-            return True
+            return not need_walking
         for role, vector in still_up.items():
             walking_up = unit(self._cumulative[role][j])
             if tilt_deg(unit(vector)[None, :], walking_up)[0] > self.settings.stance_tolerance_deg:
