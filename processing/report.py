@@ -12,6 +12,11 @@ from rich.table import Table
 
 from processing.pipeline import AnalysisResult
 
+_CAPTION = (
+    "start, lockout, end: recording seconds; up/down: concentric/eccentric seconds; "
+    "peak: degrees; above: seconds above the threshold"
+)
+
 #: Recordings shorter than this, in s of recording time, analyze too fast to need a bar.
 PROGRESS_MIN_RECORDING_S = 600.0
 
@@ -52,8 +57,8 @@ def print_analysis(result: AnalysisResult, title: str) -> None:
     if not result.sets:
         console.print("No reps found.")
     for number, lift_set in enumerate(result.sets, start=1):
-        table = Table(title=f"Set {number}: {len(lift_set.reps)} reps")
-        for header in ("rep", "start s", "lockout s", "end s", "up s", "down s", "peak deg", ""):
+        table = Table(title=f"Set {number}: {len(lift_set.reps)} reps", caption=_CAPTION)
+        for header in ("rep", "start", "lockout", "end", "up", "down", "peak", "above", "alert"):
             table.add_column(header, justify="right")
         for rep_no, rep in enumerate(lift_set.reps, start=1):
             table.add_row(
@@ -63,7 +68,10 @@ def print_analysis(result: AnalysisResult, title: str) -> None:
                 f"{rep.end:.1f}",
                 f"{rep.concentric_s:.1f}",
                 f"{rep.eccentric_s:.1f}",
-                f"{rep.peak_flexion_deg:.1f}",
+                "-"
+                if rep.peak_flexion_deg != rep.peak_flexion_deg
+                else f"{rep.peak_flexion_deg:.1f}",
+                f"{rep.seconds_above_threshold:.1f}",
                 "[red]ALERT[/red]" if rep.flexion_alert else "",
             )
         console.print(table)
