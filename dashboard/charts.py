@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import pairwise
 
 import numpy as np
@@ -27,6 +27,8 @@ GREY = "#9e9e9e"
 #: Below this fraction of the threshold the angle is comfortably safe (green).
 CAUTION_FRACTION = 0.8
 _FONT = {"size": 16}
+#: Narrowest date range of the progress chart.
+_MIN_SPAN = timedelta(days=7)
 #: Widest bar of a session on the date axis: half a day, in ms.
 _MAX_BAR_MS = 12 * 3600 * 1000
 
@@ -244,8 +246,19 @@ def progress_figure(
     figure.update_yaxes(title_text="peak (°)", ticksuffix="°", rangemode="tozero", row=1, col=1)
     figure.update_yaxes(title_text="reps", rangemode="tozero", row=2, col=1)
     figure.update_yaxes(title_text="0–10", range=[-0.5, 10.5], dtick=2, row=3, col=1)
+    # Without a type, an empty soreness row makes the shared axis numeric.
+    figure.update_xaxes(type="date", range=_date_range(when))
     figure.update_xaxes(title_text="Session date", row=3, col=1)
     return figure
+
+
+def _date_range(when: Sequence[datetime]) -> list[datetime] | None:
+    """At least a week wide, so a few sessions read as points in time, not a wall of bars."""
+    if not when:
+        return None
+    first, last = min(when), max(when)
+    margin = max(_MIN_SPAN - (last - first), timedelta(0)) / 2 + timedelta(hours=12)
+    return [first - margin, last + margin]
 
 
 def _bar_width_ms(when: Sequence[datetime]) -> float:

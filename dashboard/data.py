@@ -23,6 +23,9 @@ import streamlit as st
 from processing.events import AngleTrace
 from processing.store import SessionDetail, SessionStore, SessionSummary, StoredRep
 
+#: How many sensors a session's mode means.
+SENSOR_COUNT = {"dual": "two", "single": "one"}
+
 
 @dataclass(frozen=True)
 class RepStats:
@@ -96,7 +99,7 @@ def session_rows(
         {
             "Date": local_time(s.started_at, zone).replace(tzinfo=None),
             "Lifter": s.lifter,
-            "Sensors": s.mode or "—",
+            "Sensors": SENSOR_COUNT.get(s.mode or "", "—"),
             "Sets": s.sets,
             "Reps": s.reps,
             "Alerts": s.alerts,

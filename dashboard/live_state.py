@@ -31,6 +31,8 @@ class Alert:
     rep: int | None
     #: When the service emitted it, epoch s.
     emitted_s: float
+    #: Whether it fell inside its rep's start..end; None until that rep is reported.
+    in_rep: bool | None
 
 
 @dataclass(frozen=True)
@@ -199,16 +201,21 @@ def _last_peak(events: list[dict[str, Any]]) -> float | None:
 
 
 def _recent_alerts(events: list[dict[str, Any]]) -> tuple[Alert, ...]:
-    """The latest flexion alerts, newest first."""
+    """The latest flexion alerts, newest first, each placed against its rep once known."""
+    reps = {(e["set"], e["rep"]): e for e in events if e["type"] == "rep"}
     alerts = [e for e in reversed(events) if e["type"] == "flexion_alert"][:RECENT_ALERTS]
-    return tuple(
-        Alert(
-            float(e["t"]),
-            float(e["angle_deg"]),
-            float(e["threshold_deg"]),
-            e.get("set"),
-            e.get("rep"),
-            float(e["ts"]) / 1000.0,
-        )
-        for e in alerts
+    return tuple(_alert(e, reps.get((e.get("set"), e.get("rep")))) for e in alerts)
+
+
+def _alert(event: dict[str, Any], rep: dict[str, Any] | None) -> Alert:
+    """One ``flexion_alert`` event as an :class:`Alert`."""
+    t_s = float(event["t"])
+    return Alert(
+        t_s,
+        float(event["angle_deg"]),
+        float(event["threshold_deg"]),
+        event.get("set"),
+        event.get("rep"),
+        float(event["ts"]) / 1000.0,
+        None if rep is None else float(rep["start"]) <= t_s <= float(rep["end"]),
     )

@@ -15,6 +15,7 @@ from processing.store import SessionSummary
 
 _CSS = """
 <style>
+[data-testid="stMainBlockContainer"] { padding-top: 3.5rem; }
 .bs-label { font-size: 1.5rem; font-weight: 600; letter-spacing: .06em;
             text-transform: uppercase; color: #555; margin-bottom: -.2rem; }
 .bs-big { font-size: clamp(5rem, 13vw, 11rem); font-weight: 800; line-height: 1;

@@ -15,7 +15,7 @@ from dashboard.charts import RED, gauge
 from dashboard.config import settings_from_env
 from dashboard.data import angle_label
 from dashboard.live_feed import LiveFeed, shared_feed
-from dashboard.live_state import LiveView
+from dashboard.live_state import Alert, LiveView
 from dashboard.widgets import banner, big_number
 
 #: Redraw period: at least four updates a second.
@@ -86,15 +86,27 @@ def _status_line(feed: LiveFeed, view: LiveView | None) -> None:
     state = "connected" if feed.connected else _bad("connecting…")
     parts = [f"Broker {html.escape(str(feed.url))}: {state}"]
     if view is not None:
-        service = {True: "online", False: _bad("OFFLINE"), None: "no status yet"}[view.online]
-        parts.append(f"{view.lifter}: {service}")
-        links = [
-            f"{role} {'ok' if up else _bad('LOST')}" for role, up in sorted(view.sensors.items())
-        ]
-        parts.append("sensors: " + (", ".join(links) if links else "none yet"))
+        parts.append(f"{view.lifter}: {_service_state(view)}")
+        if view.online:
+            parts.append(f"sensors: {_links(view.sensors)}")
         parts.append(f"angle data {view.points_per_s:.0f}/s")
     with st.container(key="live-status"):
         st.markdown(f'<div class="bs-status">{" · ".join(parts)}</div>', unsafe_allow_html=True)
+
+
+def _links(sensors: dict[str, bool]) -> str:
+    """``lower ok, upper LOST`` (links are only known while the service is online)."""
+    links = [f"{role} {'ok' if up else _bad('LOST')}" for role, up in sorted(sensors.items())]
+    return ", ".join(links) if links else "none yet"
+
+
+def _service_state(view: LiveView) -> str:
+    """Online; finished after a clean end; OFFLINE in red when it stopped mid-session."""
+    if view.online is None:
+        return "no status yet"
+    if view.online:
+        return "online"
+    return "finished" if view.ended else _bad("OFFLINE")
 
 
 def _bad(text: str) -> str:
@@ -107,15 +119,16 @@ def _alert_banner(view: LiveView) -> None:
     if view.ended or not (view.alert_active or view.alert_recent) or not view.alerts:
         return
     alert = view.alerts[0]
-    where = f" in set {alert.set_number} rep {alert.rep}" if alert.set_number else ""
     verb = "ROUNDING" if view.alert_active else "ROUNDED"
-    banner(f"BACK {verb}{where}: over {alert.threshold_deg:.0f}°", key="live-alert")
+    banner(
+        f"BACK {verb}: {alert.angle_deg:.0f}°, over {alert.threshold_deg:.0f}°", key="live-alert"
+    )
 
 
 def _numbers(view: LiveView) -> None:
     """Gauge on the left; set, rep and session totals in large numbers on the right."""
     threshold = view.threshold_deg or FALLBACK_THRESHOLD_DEG
-    fresh = view.angle_age_s is not None and view.angle_age_s < STALE_AFTER_S
+    fresh = view.angle_age_s is not None and view.angle_age_s < STALE_AFTER_S and not view.ended
     left, right = st.columns([5, 4], vertical_alignment="center")
     with left:
         angle = view.angle_deg if fresh else None
@@ -158,14 +171,18 @@ def _alerts(view: LiveView) -> None:
     with st.container(key="live-alerts"):
         st.markdown(f"#### Alerts this session: {view.alert_count}")
         for alert in view.alerts:
-            where = (
-                f"set {alert.set_number} rep {alert.rep}" if alert.set_number else "between reps"
-            )
             st.markdown(
-                f'<div class="bs-status">⚠️ {alert.angle_deg:.0f}° (threshold '
-                f"{alert.threshold_deg:.0f}°) in {where}, at {alert.t_s:.0f} s</div>",
+                f'<div class="bs-status">⚠ {alert.angle_deg:.0f}° (threshold '
+                f"{alert.threshold_deg:.0f}°) {_where(alert)}, at {alert.t_s:.0f} s</div>",
                 unsafe_allow_html=True,
             )
+
+
+def _where(alert: Alert) -> str:
+    """Which rep an alert belongs to, or that it came outside one (setting up, racking)."""
+    if alert.set_number is None or alert.in_rep is False:
+        return "outside a rep"
+    return f"in set {alert.set_number} rep {alert.rep}"
 
 
 render()

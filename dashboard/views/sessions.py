@@ -29,7 +29,8 @@ def render() -> None:
         st.info("No sessions match. Record one with `backspotter run` or `backspotter demo`.")
         return
     rows = session_rows(sessions, rep_stats(settings.db_path, [s.id for s in sessions]), zone)
-    st.caption(f"{len(sessions)} sessions, newest first. Select a row to review the session.")
+    count = f"{len(sessions)} session{'s' if len(sessions) != 1 else ''}"
+    st.caption(f"{count}, newest first. Select a row to review the session.")
     picked = st.dataframe(
         rows,
         hide_index=True,
