@@ -257,10 +257,15 @@ class RepDetector:
         return not rise.peak_speed_mps > s.dropped_rep_speed_ratio * median(measured)
 
     def _went_back_down(self, rise: _Rise, bend: int) -> bool:
-        """Whether a bend lowers the bar of ``rise``: no walking about in between."""
+        """Whether a bend lowers the bar of ``rise``: no walking about in between.
+
+        Mid-set, a lockout followed straight by another bend is a rep, however poorly its
+        climb could be measured; only a first rep must show that it lifted something.
+        """
         assert rise.lockout is not None
         lowering = bend - self._ticks(self.settings.lowering_s)
-        return self._is_lift(rise) and not self._walked_between(rise.lockout, lowering)
+        lifted = self.set_in_progress or self._is_lift(rise)
+        return lifted and not self._walked_between(rise.lockout, lowering)
 
     def _walked_between(self, lockout: int, until: int) -> bool:
         """Whether the lifter walked between a lockout and ``until`` (footfalls on the sensor)."""
