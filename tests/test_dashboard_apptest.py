@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,7 +24,7 @@ import pytest
 from brokers import MosquittoBroker, wait_until
 from streamlit.testing.v1 import AppTest
 
-from dashboard.config import DB_ENV, MQTT_ENV
+from dashboard.config import DB_ENV, MQTT_ENV, PASSWORD_ENV
 from dashboard.data import shared_store
 from dashboard.live_feed import shared_feed
 from processing.commands.replay import replay_url
@@ -34,6 +37,7 @@ from sensor.recording import read_truth
 ROOT = Path(__file__).parents[1]
 APP = ROOT / "dashboard" / "app.py"
 FIXTURES = ROOT / "fixtures"
+BACKSPOTTER = str(Path(sys.executable).parent / "backspotter")
 #: lifter -> fixture replayed for them
 SEEDS = {"alice": "random_seed_110", "bob": "dual_sumo_rotated"}
 _BIG_NUMBER = re.compile(r'bs-label">([^<]*)</div><div class="bs-\w+ bs-value">([^<]*)</div>')
@@ -322,3 +326,29 @@ def test_downloaded_json_holds_the_stored_session(seeded: Seeded, store: Session
     assert (
         sum(len(s["reps"]) for s in document["sets"]) == store.get_session(session_id).summary.reps
     )
+
+
+def test_a_configured_password_is_asked_for_before_any_page(seeded: Seeded) -> None:
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(DB_ENV, str(seeded.db))
+        env.setenv(MQTT_ENV, "")
+        env.setenv(PASSWORD_ENV, "correct horse")
+        app = AppTest.from_file(str(APP), default_timeout=60).run()
+        assert not app.dataframe and not app.get("plotly_chart")
+        app.text_input[0].input("wrong")
+        app.button[0].click().run()
+        assert app.error[0].value == "Wrong password."
+        app.text_input[0].input("correct horse")
+        app.button[0].click().run()
+        app.switch_page("views/sessions.py").run()
+    assert not app.text_input
+    assert len(app.dataframe[0].value) == len(SEEDS)
+
+
+def test_listening_beyond_localhost_without_a_password_is_refused(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != PASSWORD_ENV}
+    command = [BACKSPOTTER, "dashboard", "--address", "0.0.0.0", "--db", str(tmp_path / "s.db")]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "set a password first" in result.stderr
+    assert not (tmp_path / "s.db").exists()
