@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from brokers import MosquittoBroker, free_port, port_accepts, wait_until
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
 
 from processing.store import SessionStore, StoredSet
 from sensor.recording import read_truth
@@ -40,9 +40,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-DESKTOP = {"width": 1280, "height": 900}
+DESKTOP = ViewportSize(width=1280, height=900)
 #: A phone propped up sideways against the wall.
-PHONE_LANDSCAPE = {"width": 844, "height": 390}
+PHONE_LANDSCAPE = ViewportSize(width=844, height=390)
 _TIMEOUT_MS = 40_000
 
 
@@ -97,7 +97,7 @@ def shoot(page: Page, name: str) -> None:
         " return main.getBoundingClientRect().top + main.scrollHeight; }"
     )
     width = page.viewport_size["width"] if page.viewport_size else DESKTOP["width"]
-    page.set_viewport_size({"width": width, "height": min(int(height), 4000)})
+    page.set_viewport_size(ViewportSize(width=width, height=min(int(height), 4000)))
     page.screenshot(path=SCREENSHOTS / f"{name}.png")
 
 
