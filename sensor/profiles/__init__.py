@@ -5,6 +5,7 @@ from __future__ import annotations
 from sensor.profiles.backspotter import BACKSPOTTER
 from sensor.profiles.base import (
     DecodedFrame,
+    DecodedFrames,
     Decoder,
     DecoderStats,
     DeviceClock,
@@ -35,6 +36,7 @@ def get_profile(name: str) -> Profile:
 __all__ = [
     "PROFILES",
     "DecodedFrame",
+    "DecodedFrames",
     "Decoder",
     "DecoderStats",
     "DeviceClock",

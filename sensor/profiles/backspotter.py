@@ -8,15 +8,19 @@ specified in ``docs/devices.md``; this module is its reference implementation.
 
 from __future__ import annotations
 
+import itertools
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
+from numpy.typing import NDArray
 
 from sensor.profiles.base import (
     MPS2_PER_G,
     RAD_PER_DEG,
-    DecodedFrame,
+    DecodedFrames,
     Decoder,
     DeviceClock,
     DeviceCommand,
@@ -77,32 +81,103 @@ def start_command(
     return START_FORMAT.pack(OP_START, round(rate_hz), accel_range_g, gyro_range_dps)
 
 
+class PacketHeader(NamedTuple):
+    """The header fields of one version-1 packet (``n_samples`` 0: the packet is bad)."""
+
+    sequence: int
+    t_us: int
+    period_us: int
+    n_samples: int
+    accel_range_g: int
+    gyro_range_dps: int
+    with_mag: bool
+
+
+#: What a bad packet contributes: no samples.
+BAD_PACKET = PacketHeader(0, 0, 0, 0, 0, 0, False)
+
+
+def parse_header(payload: bytes) -> PacketHeader:
+    """The header of ``payload``, or :data:`BAD_PACKET` unless every field and the length
+    follow the specification."""
+    if len(payload) <= HEADER.size:
+        return BAD_PACKET
+    version, flags, seq, t_us, period_us, count, accel_fs, gyro_fs = HEADER.unpack_from(payload)
+    with_mag = bool(flags & FLAG_MAGNETOMETER)
+    stride = SAMPLE_BYTES_WITH_MAG if with_mag else SAMPLE_BYTES
+    valid = (
+        version == VERSION
+        and not flags & ~_KNOWN_FLAGS
+        and period_us > 0
+        and count > 0
+        and len(payload) == HEADER.size + count * stride
+        and accel_fs in ACCEL_RANGES_G
+        and gyro_fs in GYRO_RANGES_DPS
+    )
+    if not valid:
+        return BAD_PACKET
+    return PacketHeader(seq, t_us, period_us, count, accel_fs, gyro_fs, with_mag)
+
+
 class BackspotterDecoder(Decoder):
     """Checks every header field against the specification; a packet that fails is bad."""
 
-    def _decode(self, payload: bytes) -> DecodedFrame:
-        """Decode one version-1 packet."""
-        if len(payload) <= HEADER.size:
-            return self.reject(payload)
-        version, flags, seq, t_us, period_us, count, accel_fs, gyro_fs = HEADER.unpack_from(payload)
-        with_mag = bool(flags & FLAG_MAGNETOMETER)
-        stride = SAMPLE_BYTES_WITH_MAG if with_mag else SAMPLE_BYTES
-        valid = (
-            version == VERSION
-            and not flags & ~_KNOWN_FLAGS
-            and period_us > 0
-            and count > 0
-            and len(payload) == HEADER.size + count * stride
-            and accel_fs in ACCEL_RANGES_G
-            and gyro_fs in GYRO_RANGES_DPS
+    def _decode_many(self, payloads: list[bytes]) -> DecodedFrames:
+        """Decode version-1 packets: headers one by one, the samples of all at once."""
+        headers = list(map(parse_header, payloads))
+        sequence, t_us, period_us, counts, accel_fs, gyro_fs, with_mag = map(
+            list, zip(*headers, strict=True)
         )
-        if not valid:
-            return self.reject(payload)
-        raw = np.frombuffer(payload, dtype="<i2", offset=HEADER.size).reshape(count, -1)
-        accel = raw[:, 0:3] * (accel_fs / 32768.0 * MPS2_PER_G)
-        gyro = raw[:, 3:6] * (gyro_fs / 32768.0 * RAD_PER_DEG)
-        mag = raw[:, 6:9] * MAG_UT_PER_LSB if with_mag else None
-        return DecodedFrame(accel, gyro, mag, seq, t_us, period_us * 1e-6)
+        self.keep_valid(payloads, list(map(len, payloads)), list(map(bool, counts)))
+        raw, mag_counts = _sample_counts(payloads, counts, with_mag)
+        # Each packet states its own ranges: one scale per sample, (accel, gyro).
+        lsb = np.repeat(
+            np.column_stack([accel_fs, gyro_fs]) / 32768.0 * [MPS2_PER_G, RAD_PER_DEG],
+            counts,
+            axis=0,
+        )
+        mixed = mag_counts is not None and not all(itertools.compress(with_mag, counts))
+        return DecodedFrames(
+            raw[:, 0:3] * lsb[:, 0:1],
+            raw[:, 3:6] * lsb[:, 1:2],
+            counts,
+            mag_ut=None if mag_counts is None else np.multiply(mag_counts, MAG_UT_PER_LSB),
+            with_mag=with_mag if mixed else None,
+            sequence=sequence,
+            device_ticks=t_us,
+            sample_period_s=[period * 1e-6 for period in period_us],
+        )
+
+
+def _sample_counts(
+    payloads: list[bytes], counts: list[int], with_mag: list[bool]
+) -> tuple[NDArray[np.int16], NDArray[np.int16] | None]:
+    """Accel-and-gyro counts (n, 6) of the valid packets, and magnetometer counts if any.
+
+    Packets with and without magnetometer in one batch have different strides: each kind is
+    read on its own and their rows put back in arrival order (the others' mag rows are 0).
+    """
+    is_plain = [n > 0 and not m for n, m in zip(counts, with_mag, strict=True)]
+    plain = _rows(itertools.compress(payloads, is_plain), SAMPLE_BYTES)
+    magged = _rows(itertools.compress(payloads, with_mag), SAMPLE_BYTES_WITH_MAG)
+    if not len(magged):
+        return plain, None
+    if not len(plain):
+        return magged[:, 0:6], magged[:, 6:9]
+    mag_sample = np.repeat(with_mag, counts)
+    raw = np.empty((len(mag_sample), 6), dtype=np.int16)
+    raw[~mag_sample] = plain
+    raw[mag_sample] = magged[:, 0:6]
+    mag = np.zeros((len(mag_sample), 3), dtype=np.int16)
+    mag[mag_sample] = magged[:, 6:9]
+    return raw, mag
+
+
+def _rows(packets: Iterable[bytes], stride: int) -> NDArray[np.int16]:
+    """The int16 sample rows of ``packets`` (headers dropped), ``stride`` bytes each."""
+    body = b"".join(packet[HEADER.size :] for packet in packets)
+    rows: NDArray[np.int16] = np.frombuffer(body, dtype="<i2").reshape(-1, stride // 2)
+    return rows
 
 
 class BackspotterEncoder(Encoder):

@@ -9,9 +9,10 @@ the writes a client sends (:meth:`Profile.parse_write`).
 
 from __future__ import annotations
 
+import itertools
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Literal, NamedTuple
 
@@ -79,6 +80,71 @@ class DecodedFrame(NamedTuple):
 _EMPTY_FRAME = DecodedFrame(_EMPTY_XYZ, _EMPTY_XYZ)
 
 
+class DecodedFrames(NamedTuple):
+    """The samples of consecutive notifications, concatenated, with each notification's timing.
+
+    What :meth:`Decoder.feed_many` returns: ``accel_mps2``, ``gyro_rps`` (and ``mag_ut``) hold
+    every sample in arrival order; the per-notification lists have one entry per notification
+    fed: ``counts`` says how many samples it carried (0 for a bad packet, a reply, a partial
+    frame) and the others hold the frame-level fields of :class:`DecodedFrame` (meaningless
+    where the count is 0). A column is ``None`` when the device does not send that field.
+    :meth:`frames` gives each notification's :class:`DecodedFrame` back.
+    """
+
+    accel_mps2: FloatArray
+    gyro_rps: FloatArray
+    counts: list[int]
+    mag_ut: FloatArray | None = None
+    #: Which notifications sent magnetometer values; ``None``: all of them when ``mag_ut`` is
+    #: set (the others' rows in ``mag_ut`` hold no measurement).
+    with_mag: list[bool] | None = None
+    sequence: list[int] | None = None
+    device_ticks: list[int] | None = None
+    sample_period_s: list[float] | None = None
+    fingerprint: list[int] | None = None
+
+    @classmethod
+    def empty(cls, n_notifications: int) -> DecodedFrames:
+        """``n_notifications`` notifications that carried no samples."""
+        return cls(_EMPTY_XYZ, _EMPTY_XYZ, [0] * n_notifications)
+
+    @property
+    def n_samples(self) -> int:
+        """Samples of all the notifications."""
+        return len(self.accel_mps2)
+
+    def frame(self, index: int) -> DecodedFrame:
+        """The samples and timing of notification ``index``, as :meth:`Decoder.feed` gives them."""
+        return self._frame(index, sum(self.counts[:index]))
+
+    def frames(self) -> Iterator[DecodedFrame]:
+        """Every notification's frame, in order."""
+        start = 0
+        for index, count in enumerate(self.counts):
+            yield self._frame(index, start)
+            start += count
+
+    def _frame(self, index: int, start: int) -> DecodedFrame:
+        """Notification ``index``, whose samples start at row ``start``."""
+        stop = start + self.counts[index]
+        if start == stop:
+            return _EMPTY_FRAME
+        mag = self.mag_ut
+        if mag is not None and (self.with_mag is None or self.with_mag[index]):
+            mag = mag[start:stop]
+        else:
+            mag = None
+        return DecodedFrame(
+            self.accel_mps2[start:stop],
+            self.gyro_rps[start:stop],
+            mag,
+            None if self.sequence is None else self.sequence[index],
+            None if self.device_ticks is None else self.device_ticks[index],
+            None if self.sample_period_s is None else self.sample_period_s[index],
+            None if self.fingerprint is None else self.fingerprint[index],
+        )
+
+
 @dataclass(slots=True)
 class DecoderStats:
     """Running counts of what a decoder has seen (reported by ``decode`` and on link loss)."""
@@ -102,10 +168,12 @@ class DecoderStats:
 
 
 class Decoder(ABC):
-    """Turns notification payloads into :class:`DecodedFrame`; never raises on bad bytes.
+    """Turns notification payloads into decoded samples; never raises on bad bytes.
 
     Bad bytes are counted in :attr:`stats` and skipped. One decoder per connection: stream
-    decoders keep a partial frame between notifications.
+    decoders keep a partial frame between notifications. :meth:`feed_many` is the working
+    path (the BLE client hands over every notification of one event-loop pass at once, so
+    numpy's per-call cost is paid once per batch); :meth:`feed` is a batch of one.
     """
 
     def __init__(self) -> None:
@@ -113,21 +181,37 @@ class Decoder(ABC):
 
     def feed(self, payload: Payload) -> DecodedFrame:
         """Decode one notification's payload."""
-        stats = self.stats
-        stats.packets += 1
-        frame = self._decode(payload if type(payload) is bytes else bytes(payload))
-        stats.samples += len(frame.accel_mps2)
-        return frame
+        return self.feed_many((payload,)).frame(0)
 
-    def reject(self, payload: bytes) -> DecodedFrame:
-        """Count ``payload`` as a bad packet and decode nothing from it."""
+    def feed_many(self, payloads: Sequence[Payload]) -> DecodedFrames:
+        """Decode consecutive notifications, exactly as feeding them one by one would."""
+        if not payloads:
+            return DecodedFrames.empty(0)
+        data = [p if type(p) is bytes else bytes(p) for p in payloads]
+        frames = self._decode_many(data)
+        self.stats.packets += len(data)
+        self.stats.samples += frames.n_samples
+        return frames
+
+    def reject(self, payload: bytes) -> None:
+        """Count ``payload`` as a bad packet; nothing is decoded from it."""
         self.stats.bad_packets += 1
         self.stats.skipped_bytes += len(payload)
-        return _EMPTY_FRAME
+
+    def keep_valid(
+        self, payloads: list[bytes], lengths: list[int], valid: list[bool]
+    ) -> list[bytes]:
+        """The payloads where ``valid`` holds; the others are counted as bad packets."""
+        if all(valid):
+            return payloads
+        bad_lengths = list(itertools.compress(lengths, [not ok for ok in valid]))
+        self.stats.bad_packets += len(bad_lengths)
+        self.stats.skipped_bytes += sum(bad_lengths)
+        return list(itertools.compress(payloads, valid))
 
     @abstractmethod
-    def _decode(self, payload: bytes) -> DecodedFrame:
-        """Decode one payload (already copied to ``bytes``)."""
+    def _decode_many(self, payloads: list[bytes]) -> DecodedFrames:
+        """Decode consecutive payloads (at least one, already copied to ``bytes``)."""
 
 
 class Encoder(ABC):

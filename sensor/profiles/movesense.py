@@ -8,7 +8,8 @@ movesense-device-lib ``samples/gatt_sensordata_app``; see ``docs/devices.md``.
 
 from __future__ import annotations
 
-import math
+import functools
+import itertools
 import re
 import struct
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ import numpy as np
 
 from sensor.profiles.base import (
     RAD_PER_DEG,
-    DecodedFrame,
+    DecodedFrames,
     Decoder,
     DeviceClock,
     DeviceCommand,
@@ -64,44 +65,84 @@ class MovesenseDecoder(Decoder):
         super().__init__()
         self._first_part = b""
 
-    def _decode(self, payload: bytes) -> DecodedFrame:
-        """Decode one notification of the SensorData protocol (DATA first: the common case)."""
+    def _decode_many(self, payloads: list[bytes]) -> DecodedFrames:
+        """Assemble whole DATA messages one notification at a time, then decode them together."""
+        messages: list[bytes] = []
+        owners: list[int] = []
+        for index, payload in enumerate(payloads):
+            message = self._message(payload)
+            if message:
+                messages.append(message)
+                owners.append(index)
+        return self._samples(messages, owners, len(payloads))
+
+    def _message(self, payload: bytes) -> bytes:
+        """The whole DATA message ``payload`` completes, or ``b""`` (DATA first: most common)."""
         kind = payload[0] if payload else None
         if kind == RESP_DATA and len(payload) > HEADER.size:
             if self._first_part:
                 self._drop_first_part()
             if (len(payload) - HEADER.size) % SAMPLE_BYTES == 0:
-                return self._samples(payload)
+                return payload
             self._first_part = payload
-            return DecodedFrame.empty()
+            return b""
         if kind == RESP_COMMAND_RESULT and len(payload) >= 2:
             self.stats.replies += 1
-            return DecodedFrame.empty()
+            return b""
         if kind == RESP_DATA_PART2:
             return self._second_part(payload)
-        return self.reject(payload)
+        self.reject(payload)
+        return b""
 
-    def _samples(self, message: bytes) -> DecodedFrame:
-        """Samples of a whole DATA message; one with a NaN or infinity is bad."""
-        _, _, timestamp_ms = HEADER.unpack_from(message)
-        values = np.frombuffer(message, dtype="<f4", offset=HEADER.size).astype(np.float64)
+    def _samples(self, messages: list[bytes], owners: list[int], n_payloads: int) -> DecodedFrames:
+        """Samples of whole DATA messages, one ``frombuffer`` per run of equal-sized messages."""
+        counts, ticks = [0] * n_payloads, [0] * n_payloads
+        blocks: list[FloatArray] = []
+        start = 0
+        for _, run in itertools.groupby(map(len, messages)):
+            stop = start + sum(1 for _ in run)
+            blocks.append(self._run(messages[start:stop], owners[start:stop], counts, ticks))
+            start = stop
+        if not blocks:
+            return DecodedFrames.empty(n_payloads)
+        accel = np.concatenate([block[:, 0].reshape(-1, 3) for block in blocks])
+        gyro_dps = np.concatenate([block[:, 1].reshape(-1, 3) for block in blocks])
+        return DecodedFrames(accel, gyro_dps * RAD_PER_DEG, counts, device_ticks=ticks)
+
+    def _run(
+        self, messages: list[bytes], owners: list[int], counts: list[int], ticks: list[int]
+    ) -> FloatArray:
+        """Values (message, accel|gyro, sample, xyz) of equal-sized messages without NaN.
+
+        Fills in the sample count and device clock of the notifications that completed them;
+        a message with a NaN or infinity is bad.
+        """
+        n = (len(messages[0]) - HEADER.size) // SAMPLE_BYTES
+        records = np.frombuffer(b"".join(messages), dtype=_message_dtype(n))
+        values = records["values"].astype(np.float64)
         # A NaN or infinity anywhere makes the sum non-finite (float32 values cannot
         # overflow a float64 sum); one reduction is cheaper than an element-wise test.
-        if not math.isfinite(values.sum()):
-            return self.reject(message)
-        n = values.shape[0] // 6
-        xyz = values.reshape(2 * n, 3)
-        return DecodedFrame(xyz[:n], xyz[n:] * RAD_PER_DEG, device_ticks=timestamp_ms)
+        finite: list[bool] = np.isfinite(values.sum(axis=(1, 2, 3))).tolist()
+        if not all(finite):
+            self.keep_valid(messages, list(map(len, messages)), finite)
+            values = values[finite]
+        for owner, ok, timestamp_ms in zip(
+            owners, finite, records["timestamp_ms"].tolist(), strict=True
+        ):
+            if ok:
+                counts[owner], ticks[owner] = n, timestamp_ms
+        return values
 
-    def _second_part(self, payload: bytes) -> DecodedFrame:
-        """Complete the waiting first part with this continuation, if they fit together."""
+    def _second_part(self, payload: bytes) -> bytes:
+        """This continuation joined to the waiting first part, if they fit together."""
         first, self._first_part = self._first_part, b""
         joined = first + payload[2:]
         same_reference = len(payload) >= 2 and first[1:2] == payload[1:2]
         if not first or not same_reference or (len(joined) - HEADER.size) % SAMPLE_BYTES:
             self.stats.skipped_bytes += len(first)
-            return self.reject(payload)
-        return self._samples(joined)
+            self.reject(payload)
+            return b""
+        return joined
 
     def _drop_first_part(self) -> None:
         """Count a first part whose continuation never came."""
@@ -109,6 +150,19 @@ class MovesenseDecoder(Decoder):
             self.stats.bad_packets += 1
             self.stats.skipped_bytes += len(self._first_part)
             self._first_part = b""
+
+
+@functools.cache
+def _message_dtype(n_samples: int) -> np.dtype[np.void]:
+    """A DATA message of ``n_samples`` IMU6 samples as a numpy record (array-major values)."""
+    return np.dtype(
+        [
+            ("kind", "u1"),
+            ("reference", "u1"),
+            ("timestamp_ms", "<u4"),
+            ("values", "<f4", (2, n_samples, 3)),
+        ]
+    )
 
 
 class MovesenseEncoder(Encoder):

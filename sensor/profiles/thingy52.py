@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 from sensor.profiles.base import (
     MPS2_PER_G,
     RAD_PER_DEG,
-    DecodedFrame,
+    DecodedFrames,
     Decoder,
     DeviceCommand,
     Encoder,
@@ -77,13 +77,18 @@ def config_payload(rate_hz: float) -> bytes:
 class Thingy52Decoder(Decoder):
     """One raw-motion notification is exactly one sample; any other length is bad."""
 
-    def _decode(self, payload: bytes) -> DecodedFrame:
-        """Decode an 18-byte raw notification."""
-        if len(payload) != RAW_BYTES:
-            return self.reject(payload)
-        values = np.frombuffer(payload, dtype="<i2") * _SCALE_SI
-        return DecodedFrame(
-            values[:, 0:3], values[:, 3:6], values[:, 6:9], fingerprint=hash(payload)
+    def _decode_many(self, payloads: list[bytes]) -> DecodedFrames:
+        """Decode 18-byte raw notifications, all with one ``frombuffer``."""
+        lengths = list(map(len, payloads))
+        valid = [length == RAW_BYTES for length in lengths]
+        whole = self.keep_valid(payloads, lengths, valid)
+        values = np.frombuffer(b"".join(whole), dtype="<i2").reshape(-1, 9) * _SCALE_SI
+        return DecodedFrames(
+            values[:, 0:3],
+            values[:, 3:6],
+            list(map(int, valid)),
+            mag_ut=values[:, 6:9],
+            fingerprint=list(map(hash, payloads)),
         )
 
 

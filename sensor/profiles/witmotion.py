@@ -6,6 +6,7 @@ Byte layout and scale factors follow the vendor's SDK (WITMOTION/WitBluetooth_BW
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,7 +14,7 @@ import numpy as np
 from sensor.profiles.base import (
     MPS2_PER_G,
     RAD_PER_DEG,
-    DecodedFrame,
+    DecodedFrames,
     Decoder,
     DeviceCommand,
     Encoder,
@@ -63,18 +64,28 @@ class WitMotionDecoder(Decoder):
         super().__init__()
         self._pending = b""
 
-    def _decode(self, payload: bytes) -> DecodedFrame:
-        """Decode every whole data frame in the pending bytes plus ``payload``."""
-        if not self._pending and len(payload) == FRAME_BYTES and payload[:2] == DATA_HEADER:
-            return _bodies_to_samples(payload, offset=2)
-        data = self._join(payload)
-        frames, skipped = self._scan(data)
+    def _decode_many(self, payloads: list[bytes]) -> DecodedFrames:
+        """Decode every whole data frame; notifications of whole data frames need no re-framing."""
+        lengths = list(map(len, payloads))
+        joined = b"".join(payloads)
+        if self._pending or not _whole_data_frames(joined, lengths):
+            frames = [self._reframe(payload) for payload in payloads]
+            joined = b"".join(itertools.chain.from_iterable(frames))
+            counts = list(map(len, frames))
+        else:
+            counts = [length // FRAME_BYTES for length in lengths]
+        raw = np.frombuffer(joined, dtype="<i2").reshape(-1, FRAME_BYTES // 2)
+        values = raw[:, 1:7] * _SCALE_SI
+        fingerprints = list(map(hash, payloads))
+        return DecodedFrames(values[:, :3], values[:, 3:], counts, fingerprint=fingerprints)
+
+    def _reframe(self, payload: bytes) -> list[bytes]:
+        """The whole data frames in the pending bytes plus ``payload``; the rest is counted."""
+        frames, skipped = self._scan(self._join(payload))
         if skipped:
             self.stats.bad_packets += 1
             self.stats.skipped_bytes += skipped
-        if not frames:
-            return DecodedFrame.empty()
-        return _bodies_to_samples(b"".join(frames))
+        return frames
 
     def _join(self, payload: bytes) -> bytes:
         """The pending partial frame plus ``payload``, or ``payload`` alone if it starts afresh.
@@ -107,7 +118,7 @@ class WitMotionDecoder(Decoder):
             if end - pos < FRAME_BYTES:
                 break
             if data[pos + 1] == DATA_HEADER[1]:
-                frames.append(data[pos + 2 : pos + FRAME_BYTES])
+                frames.append(data[pos : pos + FRAME_BYTES])
             else:
                 self.stats.replies += 1
             pos += FRAME_BYTES
@@ -131,11 +142,16 @@ def _completes(pending: bytes, payload: bytes) -> bool:
     return not rest or rest[:2] in _HEADERS or rest == b"\x55"
 
 
-def _bodies_to_samples(bodies: bytes, offset: int = 0) -> DecodedFrame:
-    """Samples from concatenated 18-byte frame bodies (frames without their headers)."""
-    raw = np.frombuffer(bodies, dtype="<i2", offset=offset).reshape(-1, 9)
-    values = raw[:, :6] * _SCALE_SI
-    return DecodedFrame(values[:, :3], values[:, 3:], fingerprint=hash(bodies))
+def _whole_data_frames(joined: bytes, lengths: list[int]) -> bool:
+    """Whether every notification is whole ``55 61`` frames (as the sensor sends them)."""
+    if any(length % FRAME_BYTES for length in lengths):
+        return False
+    n_frames = len(joined) // FRAME_BYTES
+    first, second = DATA_HEADER
+    return (
+        joined[0::FRAME_BYTES].count(first) == n_frames
+        and joined[1::FRAME_BYTES].count(second) == n_frames
+    )
 
 
 class WitMotionEncoder(Encoder):
