@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from bleak import BleakClient
 from bleak.backends.characteristic import BleakGATTCharacteristic
@@ -18,19 +18,25 @@ from bleak.exc import BleakError
 from bleak_retry_connector import establish_connection
 
 from sensor.ble.config import BleBackend, HostClock, LinkPolicy, SensorSpec
-from sensor.profiles import DecodedFrame, DecoderStats
+from sensor.profiles import DecodedFrames, DecoderStats
 
 log = logging.getLogger(__name__)
 
-#: Receives each decoded notification with its host arrival time.
-FrameSink = Callable[[DecodedFrame, float], None]
+#: Receives decoded notifications with the host arrival time of each.
+FramesSink = Callable[[DecodedFrames, Sequence[float]], None]
 
 
 class SensorLink:
-    """An open connection that decodes every notification as it arrives."""
+    """An open connection that decodes its notifications in batches as they arrive.
+
+    The notification callback only stamps and keeps each payload; one drain per event-loop
+    pass decodes everything that arrived meanwhile (a connection event's worth, or a backlog
+    after a stall) in one :meth:`~sensor.profiles.Decoder.feed_many` call, so the decoder's
+    per-call cost is paid once per pass, not once per notification.
+    """
 
     def __init__(
-        self, spec: SensorSpec, clock: HostClock, sink: FrameSink, backend: BleBackend
+        self, spec: SensorSpec, clock: HostClock, sink: FramesSink, backend: BleBackend
     ) -> None:
         self.spec = spec
         self._clock = clock
@@ -38,6 +44,9 @@ class SensorLink:
         self._backend = backend
         self._decoder = spec.profile.new_decoder()
         self._client: BleakClient | None = None
+        self._payloads: list[bytearray] = []
+        self._arrivals_s: list[float] = []
+        self._drain_scheduled = False
         #: Set when the link drops without being asked to.
         self.lost = asyncio.Event()
 
@@ -79,16 +88,39 @@ class SensorLink:
             await client.write_gatt_char(uuid, data)
 
     def _on_notification(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
-        """Decode one notification (decoders never raise) and pass it on with its arrival time."""
-        arrival_s = self._clock()
-        self._sink(self._decoder.feed(data), arrival_s)
+        """Keep the notification with its arrival time; decode it in this pass's drain."""
+        self._arrivals_s.append(self._clock())
+        self._payloads.append(data)
+        if not self._drain_scheduled:
+            self._drain_scheduled = True
+            asyncio.get_running_loop().call_soon(self.drain)
+
+    def drain(self) -> None:
+        """Decode the notifications kept so far in one batch (decoders never raise); pass on."""
+        self._drain_scheduled = False
+        payloads, arrivals_s = self._payloads, self._arrivals_s
+        if not payloads:
+            return
+        self._payloads, self._arrivals_s = [], []
+        self._sink(self._decoder.feed_many(payloads), arrivals_s)
 
     def _on_disconnected(self, _client: BleakClient) -> None:
-        """Only signal: the supervisor decides what to do about it."""
+        """Hand over what arrived before the loss, then signal: the supervisor decides."""
+        self.drain()
         self.lost.set()
 
     async def close(self, timeout_s: float) -> None:
-        """Ask the sensor to stop, then disconnect; each step bounded, failures ignored."""
+        """Ask the sensor to stop, then disconnect; each step bounded, failures ignored.
+
+        Notifications that arrived before the link closed are handed over before returning.
+        """
+        try:
+            await self._stop(timeout_s)
+        finally:
+            self.drain()
+
+    async def _stop(self, timeout_s: float) -> None:
+        """Write the stop commands and disconnect, unless the link is already gone."""
         client = self._client
         if client is None or not client.is_connected or self.lost.is_set():
             return

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from bleak.exc import BleakBluetoothNotAvailableError, BleakError
@@ -22,7 +22,7 @@ from sensor.ble.client import SensorLink
 from sensor.ble.config import BleBackend, HostClock, LinkPolicy, SensorSpec
 from sensor.ble.scanner import find_device
 from sensor.exc import DeviceError
-from sensor.profiles import DecodedFrame, DecoderStats
+from sensor.profiles import DecodedFrame, DecodedFrames, DecoderStats
 from sensor.samples import SampleBatch, SensorStatus
 from sensor.timebase import Gap, Timebase
 
@@ -197,7 +197,7 @@ class SensorSupervisor:
         if device is None:
             raise _NotFoundError(f"{self.spec.target} not advertising")
         self._found_at = device.address
-        link = SensorLink(self.spec, self._clock, self._on_frame, self._backend)
+        link = SensorLink(self.spec, self._clock, self._on_frames, self._backend)
         self.stats.decoders.append(link.decoder_stats)
         await link.open(device, self._policy)
         self._link = link
@@ -237,6 +237,11 @@ class SensorSupervisor:
         log.warning("%s: %s", self._spec_text(), reason)
         details: dict[str, object] = {"last_data_t_s": since_s}
         self._sink(SensorStatus(self.spec.role, False, self._clock(), reason, details))
+
+    def _on_frames(self, frames: DecodedFrames, arrivals_s: Sequence[float]) -> None:
+        """Place a batch of decoded notifications, each at its own arrival time, in order."""
+        for frame, arrival_s in zip(frames.frames(), arrivals_s, strict=True):
+            self._on_frame(frame, arrival_s)
 
     def _on_frame(self, frame: DecodedFrame, arrival_s: float) -> None:
         """Place a decoded notification on the time base and pass its samples on."""
