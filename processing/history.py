@@ -62,7 +62,3 @@ class TickHistory:
     def hinge_deg(self, first: int, last: int) -> FloatArray:
         """Hinge angle for ticks ``first..last``."""
         return np.asarray(self._hinge_deg[self._slots(first, last)], dtype=np.float64)
-
-    def hinge_at(self, index: int) -> float:
-        """Hinge angle of one tick."""
-        return float(self._hinge_deg[index % self.capacity])

@@ -46,11 +46,6 @@ def climb_profile(vertical_mps2: FloatArray, rate_hz: float) -> tuple[FloatArray
     return np.asarray(velocity[::-1], dtype=np.float64), np.asarray(height[::-1], dtype=np.float64)
 
 
-def height_change_m(vertical_mps2: FloatArray, rate_hz: float) -> FloatArray:
-    """Height of each tick relative to the last one, where the sensor is known to be at rest."""
-    return climb_profile(vertical_mps2, rate_hz)[1]
-
-
 class VerticalCalibration:
     """What a still sensor reads as vertical acceleration, as a function of its orientation.
 
