@@ -53,6 +53,8 @@ class RepSettings:
     lone_rep_max_speed_mps: float = 1.0
     #: Reps whose start follows the previous rep's end within this many s share a set.
     max_rest_in_set_s: float = 10.0
+    #: Typical loaded concentric, in s, for placing a lockout hidden by a data gap.
+    typical_concentric_s: float = 1.0
     #: How far back, in s, the deepest bend of a concentric is searched for before the
     #: trunk comes up (grinders stall for seconds).
     max_concentric_s: float = 5.0
@@ -120,6 +122,7 @@ class RepDetector:
         self._last_rep_end = -(10**9)
         self._recent = [float("nan")] * 4
         self._still_ticks = 0
+        self._gap_from: int | None = None
         self._vertical = VerticalCalibration()
 
     @property
@@ -134,8 +137,12 @@ class RepDetector:
         speed_dps = (self._recent[3] - self._recent[0]) * self.rate_hz / 3.0
         reps: list[RepTicks] = []
         if hinge_deg != hinge_deg:  # NaN: no data for this tick
+            self._gap_from = i if self._gap_from is None else self._gap_from
             return reps, self._set_timed_out(i)
+        gap_from, self._gap_from = self._gap_from, None
         self._follow_bend(i, hinge_deg, reps)
+        if gap_from is not None and self._rise is not None and self._rise.crossed == i:
+            self._locked_out_in_gap(self._rise, gap_from, i)
         self._follow_rise(i, speed_dps, reps)
         self._follow_eccentric(i, speed_dps, reps)
         return reps, self._set_timed_out(i)
@@ -189,6 +196,17 @@ class RepDetector:
         end = self._eccentric_from + int(np.nanargmax(window)) if window.size else i
         self._eccentric_of = None
         reps.append(self._count(rise, max(end, rise.lockout), dropped=False))
+
+    def _locked_out_in_gap(self, rise: _Rise, gap_from: int, gap_to: int) -> None:
+        """Place the lockout of a pull that a data gap hid, and leave its climb unmeasured.
+
+        The lifter was bent before the gap and upright after it: the lockout happened in the
+        gap, about a pull's length after it began (a concentric outlasting its gap would
+        still be rising when the data return).
+        """
+        pull = self._ticks(self.settings.typical_concentric_s)
+        rise.start = gap_from
+        rise.lockout = gap_from + min((gap_to - gap_from) // 2, pull)
 
     def _measure_climb(self, rise: _Rise) -> None:
         """Start, height gained and peak upward speed of a rise that has just locked out.
