@@ -130,16 +130,11 @@ class BackspotterDecoder(Decoder):
         )
         self.keep_valid(payloads, list(map(len, payloads)), list(map(bool, counts)))
         raw, mag_counts = _sample_counts(payloads, counts, with_mag)
-        # Each packet states its own ranges: one scale per sample, (accel, gyro).
-        lsb = np.repeat(
-            np.column_stack([accel_fs, gyro_fs]) / 32768.0 * [MPS2_PER_G, RAD_PER_DEG],
-            counts,
-            axis=0,
-        )
+        accel_lsb, gyro_lsb = _lsb(accel_fs, gyro_fs, counts)
         mixed = mag_counts is not None and not all(itertools.compress(with_mag, counts))
         return DecodedFrames(
-            raw[:, 0:3] * lsb[:, 0:1],
-            raw[:, 3:6] * lsb[:, 1:2],
+            np.multiply(raw[:, 0:3], accel_lsb, dtype=np.float64),
+            np.multiply(raw[:, 3:6], gyro_lsb, dtype=np.float64),
             counts,
             mag_ut=None if mag_counts is None else np.multiply(mag_counts, MAG_UT_PER_LSB),
             with_mag=with_mag if mixed else None,
@@ -147,6 +142,23 @@ class BackspotterDecoder(Decoder):
             device_ticks=t_us,
             sample_period_s=[period * 1e-6 for period in period_us],
         )
+
+
+def _lsb(
+    accel_fs: list[int], gyro_fs: list[int], counts: list[int]
+) -> tuple[float | FloatArray, float | FloatArray]:
+    """Accel (m/s^2) and gyro (rad/s) per count: for the batch, or per sample (a column).
+
+    Each packet states its own ranges; a firmware keeps them for the whole stream, so one
+    pair for the batch is the common case.
+    """
+    ranges = set(itertools.compress(zip(accel_fs, gyro_fs, strict=True), counts))
+    if len(ranges) == 1:
+        ((accel_range_g, gyro_range_dps),) = ranges
+        return accel_range_g / 32768.0 * MPS2_PER_G, gyro_range_dps / 32768.0 * RAD_PER_DEG
+    per_packet = np.column_stack([accel_fs, gyro_fs]) / 32768.0 * [MPS2_PER_G, RAD_PER_DEG]
+    per_sample = np.repeat(per_packet, counts, axis=0)
+    return per_sample[:, 0:1], per_sample[:, 1:2]
 
 
 def _sample_counts(
@@ -157,11 +169,11 @@ def _sample_counts(
     Packets with and without magnetometer in one batch have different strides: each kind is
     read on its own and their rows put back in arrival order (the others' mag rows are 0).
     """
+    if not any(with_mag):
+        return _rows(itertools.compress(payloads, counts), SAMPLE_BYTES), None
     is_plain = [n > 0 and not m for n, m in zip(counts, with_mag, strict=True)]
     plain = _rows(itertools.compress(payloads, is_plain), SAMPLE_BYTES)
     magged = _rows(itertools.compress(payloads, with_mag), SAMPLE_BYTES_WITH_MAG)
-    if not len(magged):
-        return plain, None
     if not len(plain):
         return magged[:, 0:6], magged[:, 6:9]
     mag_sample = np.repeat(with_mag, counts)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 import re
 import struct
 from dataclasses import dataclass
@@ -97,22 +98,22 @@ class MovesenseDecoder(Decoder):
     def _samples(self, messages: list[bytes], owners: list[int], n_payloads: int) -> DecodedFrames:
         """Samples of whole DATA messages, one ``frombuffer`` per run of equal-sized messages."""
         counts, ticks = [0] * n_payloads, [0] * n_payloads
-        blocks: list[FloatArray] = []
-        start = 0
-        for _, run in itertools.groupby(map(len, messages)):
-            stop = start + sum(1 for _ in run)
-            blocks.append(self._run(messages[start:stop], owners[start:stop], counts, ticks))
-            start = stop
+        lengths = list(map(len, messages))
+        blocks = [
+            self._run(messages[start:stop], owners[start:stop], counts, ticks)
+            for start, stop in _equal_runs(lengths)
+        ]
         if not blocks:
             return DecodedFrames.empty(n_payloads)
-        accel = np.concatenate([block[:, 0].reshape(-1, 3) for block in blocks])
-        gyro_dps = np.concatenate([block[:, 1].reshape(-1, 3) for block in blocks])
-        return DecodedFrames(accel, gyro_dps * RAD_PER_DEG, counts, device_ticks=ticks)
+        values = blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
+        return DecodedFrames(
+            values[:, 0:3], values[:, 3:6] * RAD_PER_DEG, counts, device_ticks=ticks
+        )
 
     def _run(
         self, messages: list[bytes], owners: list[int], counts: list[int], ticks: list[int]
     ) -> FloatArray:
-        """Values (message, accel|gyro, sample, xyz) of equal-sized messages without NaN.
+        """Samples (accel xyz, gyro xyz in deg/s per row) of equal-sized messages without NaN.
 
         Fills in the sample count and device clock of the notifications that completed them;
         a message with a NaN or infinity is bad.
@@ -122,8 +123,9 @@ class MovesenseDecoder(Decoder):
         values = records["values"].astype(np.float64)
         # A NaN or infinity anywhere makes the sum non-finite (float32 values cannot
         # overflow a float64 sum); one reduction is cheaper than an element-wise test.
-        finite: list[bool] = np.isfinite(values.sum(axis=(1, 2, 3))).tolist()
-        if not all(finite):
+        finite = [True] * len(messages)
+        if not math.isfinite(values.sum()):
+            finite = np.isfinite(values.reshape(len(messages), -1).sum(axis=1)).tolist()
             self.keep_valid(messages, list(map(len, messages)), finite)
             values = values[finite]
         for owner, ok, timestamp_ms in zip(
@@ -131,7 +133,9 @@ class MovesenseDecoder(Decoder):
         ):
             if ok:
                 counts[owner], ticks[owner] = n, timestamp_ms
-        return values
+        # (message, accel|gyro, sample, xyz) to one row per sample: accel xyz, gyro xyz.
+        rows: FloatArray = values.transpose(0, 2, 1, 3).reshape(-1, 6)
+        return rows
 
     def _second_part(self, payload: bytes) -> bytes:
         """This continuation joined to the waiting first part, if they fit together."""
@@ -150,6 +154,17 @@ class MovesenseDecoder(Decoder):
             self.stats.bad_packets += 1
             self.stats.skipped_bytes += len(self._first_part)
             self._first_part = b""
+
+
+def _equal_runs(lengths: list[int]) -> list[tuple[int, int]]:
+    """(start, stop) of each run of equal lengths; one run in a steady stream."""
+    if min(lengths, default=0) == max(lengths, default=0):
+        return [(0, len(lengths))] if lengths else []
+    bounds = [
+        0,
+        *itertools.accumulate(sum(1 for _ in run) for _, run in itertools.groupby(lengths)),
+    ]
+    return list(itertools.pairwise(bounds))
 
 
 @functools.cache
