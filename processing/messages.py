@@ -22,7 +22,7 @@ from processing.events import AngleTrace, Event
 #: Version of the payloads, sent as ``v`` in every message.
 PAYLOAD_VERSION = 1
 #: Shortest time between two ``live`` messages of a lifter, in s.
-LIVE_INTERVAL_S = 0.1
+LIVE_INTERVAL_S = 0.2
 #: Keys every event carries; pipeline payloads may not use them.
 ENVELOPE_KEYS = frozenset({"v", "type", "session_id", "seq", "ts", "t"})
 _TOPIC_LEVEL = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")

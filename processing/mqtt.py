@@ -70,11 +70,11 @@ class MqttPublisher:
         self._mqtt5_worked = False
         self._client: paho.Client | None = None
         self._binding: SocketBinding | None = None
-        self._connected = False
         #: In-flight QoS 1 messages of this connection: paho mid -> outbox row (None: status).
         self._inflight: dict[int, int | None] = {}
         self._settled = asyncio.Event()
         self._dropped = asyncio.Event()
+        #: Set while the broker has accepted the current connection.
         self._up = asyncio.Event()
         self._handshake: asyncio.Future[_Handshake] | None = None
         self._status = status_payload("online", None, {}, None)
@@ -84,12 +84,12 @@ class MqttPublisher:
     @property
     def connected(self) -> bool:
         """True while the broker has accepted the connection."""
-        return self._connected
+        return self._up.is_set()
 
     @property
     def protocol(self) -> str | None:
         """``"5"`` or ``"3.1.1"`` while connected, else None."""
-        return _PROTOCOL_NAMES[self._protocol] if self._connected else None
+        return _PROTOCOL_NAMES[self._protocol] if self.connected else None
 
     async def wait_connected(self, timeout_s: float) -> bool:
         """Wait (bounded) until the broker accepts the connection; False on timeout."""
@@ -109,20 +109,20 @@ class MqttPublisher:
             return
         messages = [(event_topic(self.lifter, e["type"]), encode(e)) for e in envelopes]
         row_ids = self._outbox.add(self.lifter, messages)
-        if self._connected:
+        if self.connected:
             for row_id, (topic, payload) in zip(row_ids, messages, strict=True):
                 self._send(topic, payload, row_id)
 
     def publish_live(self, payload: Mapping[str, Any]) -> None:
         """Publish a ``live`` message at QoS 0; dropped while disconnected (stale soon)."""
-        if self._client is not None and self._binding is not None and self._connected:
+        if self._client is not None and self._binding is not None and self.connected:
             self._client.publish(live_topic(self.lifter), encode(payload), 0, False, self._props)
             self._binding.flush()
 
     def set_status(self, session_id: str | None, sensors: Mapping[str, bool]) -> None:
         """Update the retained ``online`` status (session and sensor links)."""
         self._status = status_payload("online", session_id, sensors, now_ms())
-        if self._connected:
+        if self.connected:
             self._send_status()
 
     async def close(self, drain_timeout_s: float = 3.0) -> None:
@@ -131,7 +131,7 @@ class MqttPublisher:
         Events still unacknowledged stay in the outbox for the next run.
         """
         self._status = {**self._status, "state": "offline", "ts": now_ms()}
-        if self._connected:
+        if self.connected:
             self._send_status()
             try:
                 await asyncio.wait_for(self._settled.wait(), drain_timeout_s)
@@ -176,7 +176,7 @@ class MqttPublisher:
                 None, client.connect, self.url.host, self.url.port, _KEEPALIVE_S
             )
         except OSError as error:
-            self._log_outage(error)
+            self._log_outage(f"unreachable ({error.strerror or type(error).__name__})")
             return "failed"
         self._client = client
         self._dropped.clear()
@@ -207,7 +207,7 @@ class MqttPublisher:
             log.info("%s did not accept MQTT 5 (%s); using MQTT 3.1.1", self.url, result.refusal)
             self._protocol = MQTTProtocolVersion.MQTTv311
             return "downgraded"
-        log.warning("%s refused the connection: %s", self.url, result.refusal)
+        self._log_outage(f"refused the connection: {result.refusal}")
         return "failed"
 
     def _new_client(self) -> paho.Client:
@@ -236,7 +236,6 @@ class MqttPublisher:
         if reason.is_failure:
             self._resolve_handshake(_Handshake(reason, True))
             return
-        self._connected = True
         self._up.set()
         self._outage_logged = False
         log.info("connected to %s (MQTT %s) for %s", self.url, self.protocol, self.lifter)
@@ -249,7 +248,6 @@ class MqttPublisher:
         self, client: paho.Client, userdata: Any, flags: Any, reason: ReasonCode, props: Any
     ) -> None:
         """The connection is gone (or never came up)."""
-        self._connected = False
         self._up.clear()
         self._resolve_handshake(_Handshake(reason, False))
         self._dropped.set()
@@ -289,7 +287,6 @@ class MqttPublisher:
     def _abandon(self) -> None:
         """Drop the current client; whatever it had in flight is resent from the outbox."""
         client, self._client = self._client, None
-        self._connected = False
         self._up.clear()
         self._inflight.clear()
         self._settled.set()
@@ -302,7 +299,7 @@ class MqttPublisher:
 
     def _disconnect(self) -> None:
         """Say goodbye (so the broker does not send the last will) and close the socket."""
-        if self._client is not None and self._connected:
+        if self._client is not None and self.connected:
             self._client.disconnect()
             self._client.loop_write()
         self._abandon()
@@ -317,11 +314,11 @@ class MqttPublisher:
         """The same for the last will."""
         return _json_properties(PacketTypes.WILLMESSAGE, self._protocol)
 
-    def _log_outage(self, error: OSError) -> None:
+    def _log_outage(self, what: str) -> None:
         """Warn once per outage, not on every retry."""
         if not self._outage_logged:
             self._outage_logged = True
-            log.warning("MQTT broker %s unreachable (%s); retrying", self.url, error.strerror)
+            log.warning("MQTT broker %s %s; retrying, events wait in the outbox", self.url, what)
 
 
 @functools.cache

@@ -1,7 +1,8 @@
 """The live service: each lifter's sources -> Pipeline -> MQTT publisher + session store.
 
 One process serves any number of lifters, each with its own sources, session, ``seq`` counter
-and topics. Everything runs on one asyncio loop; work is done per batch, never per sample.
+and topics. Everything runs on one asyncio loop; work is done per batch, never per sample, and
+batches that piled up while the loop was busy are joined (see :mod:`processing.backlog`).
 Stopping (Ctrl-C) ends every session cleanly: the pipeline is finished, ``session_end`` is
 published and stored, acknowledgements are awaited (bounded) and the store is closed.
 """
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, cast
 
+from processing.backlog import Backlog, coalesce
 from processing.broker import ensure_broker
 from processing.events import AngleTrace
 from processing.messages import (
@@ -79,7 +81,7 @@ class LifterUpdate:
     #: Stamped events (contract 3 envelopes), in ``seq`` order.
     events: list[dict[str, Any]]
     angles: AngleTrace
-    #: Wall clock (epoch s) when the source delivered the item that produced this.
+    #: Wall clock (epoch s) when the source delivered the (first) item that produced this.
     received_at_s: float
 
 
@@ -127,9 +129,11 @@ class LifterSession:
         try:
             # Sources' streams are async generators: close them here, not at garbage collection.
             stream = cast(AsyncGenerator[SourceItem, None], self.source.stream())
-            async with contextlib.aclosing(stream) as items:
-                async for item in items:
-                    self._handle(item, time.time())
+            async with contextlib.aclosing(stream), Backlog(stream) as backlog:
+                while (taken := await backlog.take()) is not None:
+                    items, arrived_s = taken
+                    for item in coalesce(items):
+                        self._handle(item, arrived_s)
         finally:
             self._emit(self.pipeline.finish(), time.time())
             await self.source.aclose()
