@@ -42,9 +42,14 @@ CONTENT_TYPE = "application/json"
 #: CONNACK reason "Unsupported Protocol Version" (MQTT 5 numbering; paho maps 3.1.1's 1 to it).
 _UNSUPPORTED_PROTOCOL = 132
 _KEEPALIVE_S = 15
-_CONNECT_TIMEOUT_S = 5.0
+#: How long to wait for CONNACK. Brokers answer in milliseconds; amqtt never answers some
+#: MQTT 5 CONNECTs, and this is how long the fallback to 3.1.1 then takes.
+_CONNACK_TIMEOUT_S = 2.0
 _RETRY_MIN_S = 0.1
 _RETRY_MAX_S = 2.0
+#: Brokers (host, port) that turned MQTT 5 down in this process: other lifters' publishers
+#: start at 3.1.1 instead of each finding out again.
+_REFUSED_MQTT5: set[tuple[str, int]] = set()
 _PROTOCOL_NAMES = {MQTTProtocolVersion.MQTTv5: "5", MQTTProtocolVersion.MQTTv311: "3.1.1"}
 
 
@@ -66,7 +71,8 @@ class MqttPublisher:
         self._outbox = outbox
         self._client_id = f"backspotter-{lifter}-{secrets.token_hex(4)}"
         v5, v311 = MQTTProtocolVersion.MQTTv5, MQTTProtocolVersion.MQTTv311
-        self._protocol = v5 if mqtt5 else v311
+        refused_before = (url.host, url.port) in _REFUSED_MQTT5
+        self._protocol = v5 if mqtt5 and not refused_before else v311
         self._mqtt5_worked = False
         self._client: paho.Client | None = None
         self._binding: SocketBinding | None = None
@@ -183,7 +189,7 @@ class MqttPublisher:
         self._handshake = loop.create_future()
         self._binding = SocketBinding(loop, client)
         try:
-            result = await asyncio.wait_for(self._handshake, _CONNECT_TIMEOUT_S)
+            result = await asyncio.wait_for(self._handshake, _CONNACK_TIMEOUT_S)
         except TimeoutError:
             result = _Handshake(ReasonCode(PacketTypes.CONNACK, "Server unavailable"), False)
         if result.refusal is None:
@@ -206,6 +212,7 @@ class MqttPublisher:
         ):
             log.info("%s did not accept MQTT 5 (%s); using MQTT 3.1.1", self.url, result.refusal)
             self._protocol = MQTTProtocolVersion.MQTTv311
+            _REFUSED_MQTT5.add((self.url.host, self.url.port))
             return "downgraded"
         self._log_outage(f"refused the connection: {result.refusal}")
         return "failed"
