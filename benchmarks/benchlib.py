@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import subprocess
 import sys
 import tempfile
@@ -177,6 +178,12 @@ class AlertRecorder:
                     update.lifter, update.session_id, event["seq"], event["t"], update.received_at_s
                 )
                 self.alerts.append(alert)
+
+
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a running process has used, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentiles_ms(values_s: Sequence[float]) -> str:

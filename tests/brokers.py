@@ -81,6 +81,11 @@ class MosquittoBroker:
         return f"mqtt://{self.host}:{self.port}"
 
     @property
+    def pid(self) -> int | None:
+        """Process id while running."""
+        return self._process.pid if self.running and self._process is not None else None
+
+    @property
     def running(self) -> bool:
         """True while the process is alive."""
         return self._process is not None and self._process.poll() is None
