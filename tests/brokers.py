@@ -72,6 +72,8 @@ class MosquittoBroker:
             # write the persistence file here; naming the current user avoids the switch.
             f"user {getpass.getuser()}\n"
             "max_queued_messages 0\n"
+            # Deliver small messages at once instead of waiting for the last one's ACK.
+            "set_tcp_nodelay true\n"
             f"log_dest file {self.log}\n"
         )
 
