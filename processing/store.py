@@ -1,5 +1,6 @@
 """The session store: an SQLite file (WAL) of sessions, sets, reps, events, angle traces and
-soreness notes, with versioned schema migrations and a small typed read API for the dashboard.
+soreness notes (schema and migrations in :mod:`processing.store_schema`), and the small typed
+read API the dashboard uses.
 
 The service writes it through :class:`processing.store_writer.StoreWriter`; everything else
 (dashboard, reports) reads it through :class:`SessionStore`.
@@ -8,161 +9,22 @@ The service writes it through :class:`processing.store_writer.StoreWriter`; ever
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import platformdirs
 
 from processing.events import AngleTrace
-
-
-class StoreError(Exception):
-    """The store file cannot be used (e.g. written by a newer Backspotter)."""
-
-
-@dataclass(frozen=True)
-class Migration:
-    """One step of the schema; applied in order, each exactly once, in a transaction."""
-
-    version: int
-    description: str
-    statements: tuple[str, ...]
-
-
-MIGRATIONS: tuple[Migration, ...] = (
-    Migration(
-        1,
-        "sessions, sets, reps, events and angle trace",
-        (
-            """CREATE TABLE sessions (
-                id TEXT PRIMARY KEY,
-                lifter TEXT NOT NULL,
-                started_ms INTEGER NOT NULL,
-                ended_ms INTEGER,
-                mode TEXT,
-                threshold_deg REAL,
-                sources TEXT NOT NULL
-            )""",
-            "CREATE INDEX sessions_by_lifter ON sessions (lifter, started_ms)",
-            """CREATE TABLE sets (
-                session_id TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
-                number INTEGER NOT NULL,
-                start_t REAL NOT NULL,
-                end_t REAL,
-                PRIMARY KEY (session_id, number)
-            )""",
-            """CREATE TABLE reps (
-                session_id TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
-                set_number INTEGER NOT NULL,
-                number INTEGER NOT NULL,
-                start_t REAL NOT NULL,
-                lockout_t REAL NOT NULL,
-                end_t REAL NOT NULL,
-                concentric_s REAL NOT NULL,
-                eccentric_s REAL NOT NULL,
-                peak_flexion_deg REAL,
-                flexion_alert INTEGER NOT NULL,
-                seconds_above_threshold REAL NOT NULL,
-                PRIMARY KEY (session_id, set_number, number)
-            )""",
-            """CREATE TABLE events (
-                session_id TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
-                seq INTEGER NOT NULL,
-                type TEXT NOT NULL,
-                t REAL NOT NULL,
-                ts_ms INTEGER NOT NULL,
-                payload TEXT NOT NULL,
-                PRIMARY KEY (session_id, seq)
-            )""",
-            """CREATE TABLE trace (
-                session_id TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
-                t REAL NOT NULL,
-                angle_deg REAL NOT NULL
-            )""",
-            "CREATE INDEX trace_by_session ON trace (session_id, t)",
-        ),
-    ),
-    Migration(
-        2,
-        "soreness log",
-        (
-            """CREATE TABLE soreness (
-                id INTEGER PRIMARY KEY AUTOINCREMENT,
-                session_id TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
-                logged_ms INTEGER NOT NULL,
-                score INTEGER NOT NULL CHECK (score BETWEEN 0 AND 10),
-                note TEXT NOT NULL DEFAULT ''
-            )""",
-            "CREATE INDEX soreness_by_session ON soreness (session_id, logged_ms)",
-        ),
-    ),
-)
-SCHEMA_VERSION = MIGRATIONS[-1].version
+from processing.store_schema import connect, unpack_trace
 
 
 def default_db_path() -> Path:
     """``sessions.sqlite3`` in the user's data directory (e.g. ~/.local/share/backspotter)."""
     return platformdirs.user_data_path("backspotter") / "sessions.sqlite3"
-
-
-def connect(path: Path) -> sqlite3.Connection:
-    """Open (creating and migrating if needed) the store at ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(path, isolation_level=None, timeout=10.0, check_same_thread=False)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    db.execute("PRAGMA foreign_keys=ON")
-    migrate(db)
-    return db
-
-
-def migrate(db: sqlite3.Connection) -> int:
-    """Apply the migrations the file lacks, in order; returns the resulting version."""
-    db.execute(
-        "CREATE TABLE IF NOT EXISTS schema_version ("
-        " version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL, description TEXT NOT NULL)"
-    )
-    with transaction(db, immediate=True):
-        current = schema_version(db)
-        if current > SCHEMA_VERSION:
-            raise StoreError(
-                f"the session store has schema version {current}, newer than this "
-                f"Backspotter's {SCHEMA_VERSION}; upgrade Backspotter"
-            )
-        for migration in MIGRATIONS[current:]:
-            for statement in migration.statements:
-                db.execute(statement)
-            db.execute(
-                "INSERT INTO schema_version VALUES (?, ?, ?)",
-                (migration.version, time.time_ns() // 1_000_000, migration.description),
-            )
-    return SCHEMA_VERSION
-
-
-def schema_version(db: sqlite3.Connection) -> int:
-    """The highest migration applied to the file (0 for a new file)."""
-    row = db.execute("SELECT max(version) FROM schema_version").fetchone()
-    return int(row[0] or 0)
-
-
-@contextmanager
-def transaction(db: sqlite3.Connection, immediate: bool = False) -> Iterator[None]:
-    """Run the block in one transaction (``immediate`` takes the write lock at once)."""
-    db.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
-    try:
-        yield
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
 
 
 def to_datetime(epoch_ms: int) -> datetime:
@@ -311,10 +173,10 @@ class SessionStore:
     def get_trace(self, session_id: str) -> AngleTrace:
         """The downsampled angle of a session, in time order (empty if none was stored)."""
         rows = self._query(
-            "SELECT t, angle_deg FROM trace WHERE session_id = ? ORDER BY t", (session_id,)
+            "SELECT t_s, angle_deg FROM trace_chunks WHERE session_id = ? ORDER BY start_t",
+            (session_id,),
         )
-        points = np.array(rows, dtype=np.float64).reshape(-1, 2)
-        return AngleTrace(points[:, 0].copy(), points[:, 1].copy())
+        return unpack_trace(rows)
 
     def log_soreness(
         self, session_id: str, score: int, note: str = "", logged_at: datetime | None = None

@@ -4,13 +4,13 @@ The service hands over whole updates (stamped events, live angle points); a back
 turns them into rows in transactions of ``commit_interval_s``, so anything handed over is
 committed within that time and a killed service loses at most that much (default half a
 second). Angle points, which come with every batch, are only appended to a deque the thread
-sweeps once per transaction, so they cost the event loop no thread wake-up.
+sweeps once per transaction into one row per session: the event loop pays no thread wake-up
+and the thread takes the GIL a few times per sweep, not once per point.
 """
 
 from __future__ import annotations
 
 import collections
-import itertools
 import json
 import logging
 import math
@@ -23,11 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from processing.events import AngleTrace
 from processing.messages import encode
-from processing.store import connect, transaction
+from processing.store_schema import connect, insert_trace_chunk, transaction
 
 log = logging.getLogger(__name__)
 
@@ -123,10 +121,13 @@ class StoreWriter:
         return True
 
     def _sweep_traces(self, db: sqlite3.Connection) -> None:
-        """Insert every angle trace handed over so far."""
+        """Store the angle traces handed over so far: one chunk row per session."""
+        by_session: dict[str, list[AngleTrace]] = {}
         while self._traces:
             session_id, trace = self._traces.popleft()
-            _insert_trace(db, session_id, trace)
+            by_session.setdefault(session_id, []).append(trace)
+        for session_id, traces in by_session.items():
+            insert_trace_chunk(db, session_id, traces)
 
 
 def _insert_session(db: sqlite3.Connection, session: SessionRecord) -> None:
@@ -142,15 +143,6 @@ def _insert_session(db: sqlite3.Connection, session: SessionRecord) -> None:
             json.dumps(list(session.sources)),
         ),
     )
-
-
-def _insert_trace(db: sqlite3.Connection, session_id: str, trace: AngleTrace) -> None:
-    """Angle points that have a finite angle."""
-    finite = np.isfinite(trace.angle_deg)
-    rows = zip(
-        itertools.repeat(session_id), trace.t_s[finite].tolist(), trace.angle_deg[finite].tolist()
-    )
-    db.executemany("INSERT INTO trace (session_id, t, angle_deg) VALUES (?, ?, ?)", rows)
 
 
 def _insert_events(

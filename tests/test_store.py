@@ -16,7 +16,8 @@ from brokers import wait_until
 
 from processing.events import AngleTrace, Event
 from processing.messages import EventStamper
-from processing.store import SessionStore, StoreError
+from processing.store import SessionStore
+from processing.store_schema import StoreError
 from processing.store_writer import SessionRecord, StoreWriter
 
 WRITER_PROCESS = Path(__file__).with_name("store_writer_process.py")
@@ -106,20 +107,20 @@ def versions(path: Path) -> list[int]:
 def test_a_new_file_gets_every_migration(tmp_path: Path) -> None:
     path = tmp_path / "new.sqlite3"
     SessionStore(path).close()
-    assert versions(path) == [1, 2]
-    assert {"sessions", "sets", "reps", "events", "trace", "soreness"} <= tables(path)
+    assert versions(path) == [1, 2, 3]
+    assert {"sessions", "sets", "reps", "events", "trace_chunks", "soreness"} <= tables(path)
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     SessionStore(path).close()  # opening again applies nothing twice
-    assert versions(path) == [1, 2]
+    assert versions(path) == [1, 2, 3]
 
 
-def test_a_version_1_file_is_migrated_keeping_its_sessions(tmp_path: Path) -> None:
+def test_a_version_1_file_is_migrated_keeping_its_sessions_and_trace(tmp_path: Path) -> None:
     path = tmp_path / "v1.sqlite3"
     with sqlite3.connect(path) as db:
         db.executescript(SCHEMA_V1)
     with SessionStore(path) as store:
-        assert versions(path) == [1, 2]
+        assert versions(path) == [1, 2, 3]
         old = store.get_session("old")
         assert old.summary.sources == ("ble://A", "ble://B")
         assert old.summary.ended_at == datetime(2023, 11, 14, 22, 23, 20, tzinfo=UTC)
@@ -127,6 +128,7 @@ def test_a_version_1_file_is_migrated_keeping_its_sessions(tmp_path: Path) -> No
             (1, 33.5, True)
         ]
         assert store.get_trace("old").angle_deg.tolist() == [5.0, 6.0]
+        assert "trace" not in tables(path)  # version 3 moved the points into chunks
         entry = store.log_soreness("old", 6, "tight after set 1")
         assert [(e.score, e.note) for e in store.soreness_for("old")] == [(6, "tight after set 1")]
         assert entry.session_id == "old"
@@ -217,7 +219,7 @@ def committed_span_s(path: Path) -> float:
         return 0.0
     try:
         with sqlite3.connect(path) as db:
-            first, last = db.execute("SELECT min(t), max(t) FROM trace").fetchone()
+            first, last = db.execute("SELECT min(start_t), max(end_t) FROM trace_chunks").fetchone()
     except sqlite3.OperationalError:  # the writer is still creating the schema
         return 0.0
     return 0.0 if first is None else float(last - first)
