@@ -56,7 +56,12 @@ async def ensure_broker(url: BrokerURL) -> EmbeddedBroker | None:
     """Start an embedded broker if ``url`` is plain MQTT on this machine and nobody listens."""
     if url.tls or not url.is_loopback() or await accepts_connections(url.host, url.port):
         return None
-    broker = await EmbeddedBroker.start(url.host, url.port)
+    try:
+        broker = await EmbeddedBroker.start(url.host, url.port)
+    except RuntimeError:
+        if await accepts_connections(url.host, url.port):
+            return None  # another command started one at the same moment: share it
+        raise
     log.info(
         "no MQTT broker listened at %s: started an embedded amqtt broker there "
         "(MQTT 3.1.1, pid %d); it stops with this command",
