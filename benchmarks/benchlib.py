@@ -26,7 +26,7 @@ from sensor.samples import SampleBatch, SensorStatus
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
 sys.path.insert(0, str(ROOT / "tests"))
-from brokers import MosquittoBroker  # noqa: E402  (test helper, reused rather than copied)
+from brokers import MosquittoBroker as MosquittoBroker  # noqa: E402  (test helper, reused)
 
 SUBSCRIBER = Path(__file__).with_name("alert_subscriber.py")
 

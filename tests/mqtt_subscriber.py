@@ -59,13 +59,13 @@ class Subscriber:
             protocol=protocol,
             clean_session=None if protocol == MQTTProtocolVersion.MQTTv5 else session is None,
         )
-        self._client.reconnect_delay_set(0.02, 0.2)
+        self._client.reconnect_delay_set(1, 1)
         self._client.on_connect = self._on_connect
         self._client.on_subscribe = self._on_subscribe
         self._client.on_message = self._on_message
         props = None
         if protocol == MQTTProtocolVersion.MQTTv5 and session is not None:
-            props = Properties(PacketTypes.CONNECT)
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             props.SessionExpiryInterval = 3600
         v5 = protocol == MQTTProtocolVersion.MQTTv5
         clean_start = (session is None) if v5 else paho.MQTT_CLEAN_START_FIRST_ONLY
@@ -120,7 +120,7 @@ class Subscriber:
         content_type = getattr(message.properties, "ContentType", None)
         received = Received(
             message.topic,
-            message.payload,
+            bytes(message.payload),
             bool(message.retain),
             message.qos,
             content_type,

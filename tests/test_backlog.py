@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -90,7 +91,7 @@ def test_joining_piled_up_batches_changes_no_result() -> None:
     recording = read_recording(FIXTURE)
     batches = list(iter_batches(recording, 0.1))
 
-    def events(groups: list[list[SampleBatch]]) -> list[tuple[str, float, dict]]:
+    def events(groups: list[list[SampleBatch]]) -> list[tuple[str, float, dict[str, Any]]]:
         pipeline = Pipeline(recording.roles, PipelineConfig())
         out = []
         for group in groups:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -57,12 +58,14 @@ EVERY_EVENT = [
 ]
 
 
-def stamped(session_id: str, events: list[Event]) -> list[dict[str, object]]:
+def stamped(session_id: str, events: list[Event]) -> list[dict[str, Any]]:
     """Envelopes for ``events`` with seq 1..n."""
     return EventStamper(session_id).stamp(events, now_ms())
 
 
-def set_starts(session_id: str, first: int, last: int, stamper: EventStamper) -> list[dict]:
+def set_starts(
+    session_id: str, first: int, last: int, stamper: EventStamper
+) -> list[dict[str, Any]]:
     """``set_start`` events numbered first..last (payload = seq, to check order)."""
     events = [Event("set_start", float(i), {"set": i}) for i in range(first, last + 1)]
     return stamper.stamp(events, now_ms())

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from brokers import MosquittoBroker, eventually, free_port, port_accepts, wait_until
@@ -48,7 +49,7 @@ def config_for(
     )
 
 
-def event_payloads(messages: list[Received]) -> list[dict]:
+def event_payloads(messages: list[Received]) -> list[dict[str, Any]]:
     """Decoded events, in arrival order."""
     return [m.json() for m in messages if "/events/" in m.topic]
 
@@ -60,7 +61,7 @@ def ended(messages: list[Received]) -> bool:
     return "session_end" in types and states[-1:] == ["offline"]
 
 
-def check_messages(messages: list[Received], root: str) -> list[dict]:
+def check_messages(messages: list[Received], root: str) -> list[dict[str, Any]]:
     """Every message valid against its schema; events are seq 1..N exactly once."""
     for message in messages:
         kind = message.topic.removeprefix(f"{root}/")
@@ -148,7 +149,7 @@ class LinkDropSource:
 
     @property
     def roles(self) -> tuple[str, ...]:
-        return self.recording.roles
+        return tuple(self.recording.roles)
 
     async def stream(self) -> AsyncIterator[SourceItem]:
         dropped = returned = False
@@ -290,7 +291,7 @@ class GatedSource:
 
     @property
     def roles(self) -> tuple[str, ...]:
-        return self.inner.roles
+        return tuple(self.inner.roles)
 
     async def stream(self) -> AsyncIterator[SampleBatch | SensorStatus]:
         await self.gate.wait()
