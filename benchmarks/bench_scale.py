@@ -9,8 +9,8 @@ session store and MQTT. A subscriber process stamps every ``flexion_alert`` on a
 
 Per count: alerts, p50/p99 latency from the batch that raised the alert reaching the service to
 the subscriber, p99 from the crossing sample's due time (so a service falling behind shows),
-the worst lag of any source behind real time, and the CPU used. The knee is the largest count
-still in real time with p99 under 100 ms. Target: at least 200 lifters.
+how late batches reached the service (p99 and worst), and the CPU used. The knee is the largest
+count still in real time with p99 under 100 ms. Target: at least 200 lifters.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 from benchlib import (
     AlertRecorder,
     AlertSubscriber,
@@ -94,8 +95,9 @@ def worker(args: argparse.Namespace) -> None:
         [a.session_id, a.seq, a.batch_arrival_s, sources[a.lifter].log.crossing_arrival_s(a.t_s)]
         for a in recorder.alerts
     ]
-    lag_s = max(s.max_lag_s for s in sources.values())
-    print(json.dumps({"alerts": alerts, "lag_s": lag_s, "cpu_s": cpu_s}), flush=True)
+    lags_s = [lag for s in sources.values() for lag in s.lags_s]
+    lag = {"lag_p99_s": float(np.percentile(lags_s, 99)), "lag_max_s": max(lags_s)}
+    print(json.dumps({"alerts": alerts, **lag, "cpu_s": cpu_s}), flush=True)
 
 
 def run_count(
@@ -141,12 +143,15 @@ def run_count(
     missing = sum(r is None for r in received)
     service = [r - a[2] for r, a in zip(received, alerts, strict=True) if r is not None]
     total = [r - a[3] for r, a in zip(received, alerts, strict=True) if r is not None]
-    lag_ms = max(r["lag_s"] for r in results) * 1000
-    p50, _, p99, _ = percentiles_ms(service).split()
-    total_p99 = percentiles_ms(total).split()[2]
-    real_time = lag_ms < REAL_TIME_LAG_MS and float(total_p99) < LIMIT_P99_MS and not missing
+    lag_p99_ms = max(r["lag_p99_s"] for r in results) * 1000
+    lag_max_ms = max(r["lag_max_s"] for r in results) * 1000
+    p50, _, p99, _ = percentiles_ms(service)
+    total_p99 = percentiles_ms(total)[2]
+    in_time = not total or float(np.percentile(total, 99)) * 1000 < LIMIT_P99_MS
+    real_time = lag_p99_ms < REAL_TIME_LAG_MS and in_time and not missing
     return (
-        f"{lifters:>7} {len(alerts):>6} {p50:>8} {p99:>8} {total_p99:>11} {lag_ms:>9.0f} "
+        f"{lifters:>7} {len(alerts):>6} {p50:>8} {p99:>8} {total_p99:>11} "
+        f"{lag_p99_ms:>8.0f} {lag_max_ms:>8.0f} "
         f"{cpu * 100:>6.0f}% {broker_cpu * 100:>7.0f}% {'yes' if real_time else 'NO':>5}"
         + (f"  ({missing} alerts never arrived)" if missing else "")
     )
@@ -163,17 +168,15 @@ def main() -> None:
     )
     print(
         f"{'lifters':>7} {'alerts':>6} {'p50 ms':>8} {'p99 ms':>8} {'sample p99':>11} "
-        f"{'lag ms':>9} {'CPU':>7} {'broker':>8} {'real':>5}"
+        f"{'lag p99':>8} {'lag max':>8} {'CPU':>7} {'broker':>8} {'real':>5}"
     )
-    with mosquitto() as broker:
-        subscriber = AlertSubscriber(broker.host, broker.port)
+    with mosquitto() as broker, AlertSubscriber(broker.host, broker.port) as subscriber:
         for lifters in args.lifters:
             print(run_count(args, lifters, broker, subscriber), flush=True)
-        subscriber.close()
     print(
         f"CPU: service processes and Mosquitto, in shares of one core (the machine has 2). "
-        f"Real time: "
-        f"lag < {REAL_TIME_LAG_MS:.0f} ms and sample p99 < {LIMIT_P99_MS:.0f} ms. "
+        f"Lag: how late batches reached the service (ms). Real time: lag p99 < "
+        f"{REAL_TIME_LAG_MS:.0f} ms and sample p99 < {LIMIT_P99_MS:.0f} ms. "
         f"Target: >= {TARGET_LIFTERS} lifters."
     )
 

@@ -59,6 +59,12 @@ class AlertSubscriber:
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
+    def __enter__(self) -> AlertSubscriber:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def wait_for(self, keys: set[tuple[str, int]], timeout_s: float) -> None:
         """Wait until every ``(session_id, seq)`` in ``keys`` has arrived (bounded)."""
         with self._lock:
@@ -111,8 +117,8 @@ class PacedSource:
         self.speed = speed
         self.delay_s = delay_s
         self.log = ArrivalLog()
-        #: Worst lateness of a delivery behind its due time, in s (the service falling behind).
-        self.max_lag_s = 0.0
+        #: How late each delivery was behind its due time, in s (the service falling behind).
+        self.lags_s: list[float] = []
 
     @property
     def roles(self) -> tuple[str, ...]:
@@ -128,8 +134,8 @@ class PacedSource:
             t_last = float(batch.t_s[-1])
             due = start + (t_last - t0) / self.speed
             await asyncio.sleep(max(0.0, due - loop.time()))
-            lag_s = loop.time() - due
-            self.max_lag_s = max(self.max_lag_s, lag_s)
+            lag_s = max(0.0, loop.time() - due)
+            self.lags_s.append(lag_s)
             # Logged at its due time: a sensor's sample is there then, even if the service
             # is too busy to take it.
             self.log.rows[batch.role].append((t_last, time.time() - lag_s))
@@ -186,10 +192,9 @@ def process_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def percentiles_ms(values_s: Sequence[float]) -> str:
-    """``p50 / p90 / p99 / max`` in milliseconds."""
+def percentiles_ms(values_s: Sequence[float]) -> list[str]:
+    """p50, p90, p99 and max in milliseconds, formatted (``-`` without data)."""
     if not values_s:
-        return "no data"
+        return ["-"] * 4
     ms = np.array(values_s) * 1000
-    p50, p90, p99 = np.percentile(ms, [50, 90, 99])
-    return f"{p50:7.1f} {p90:7.1f} {p99:7.1f} {ms.max():7.1f}"
+    return [f"{v:.1f}" for v in (*np.percentile(ms, [50, 90, 99]), ms.max())]
