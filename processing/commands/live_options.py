@@ -55,6 +55,7 @@ def serve(args: argparse.Namespace, lifters: list[tuple[str, tuple[str, ...]]], 
     from processing.outbox import outbox_path_for
     from processing.service import LifterSpec, ServiceConfig
     from processing.store import default_db_path
+    from processing.store_schema import StoreError
     from sensor.exc import BackspotterSensorError
 
     db_path = args.db or default_db_path()
@@ -67,7 +68,7 @@ def serve(args: argparse.Namespace, lifters: list[tuple[str, tuple[str, ...]]], 
             embedded_broker=not args.no_embedded_broker,
         )
         return asyncio.run(_serve(config, cue))
-    except (ValueError, OSError, BackspotterSensorError) as error:
+    except (ValueError, OSError, BackspotterSensorError, StoreError) as error:
         print(f"backspotter {args.command}: {error}", file=sys.stderr)
         return 2
 

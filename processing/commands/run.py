@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -100,6 +101,6 @@ def run(args: argparse.Namespace) -> int:
     try:
         lifters = lifters_from(getattr(args, _GROUPS, None))
     except ValueError as error:
-        print(f"backspotter run: {error}")
+        print(f"backspotter run: {error}", file=sys.stderr)
         return 2
     return serve(args, lifters, args.cue or "bell")
