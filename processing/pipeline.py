@@ -214,7 +214,8 @@ class Pipeline:
         """Advance every stage by one tick; True when the upright reference changed."""
         i, t_s = int(block.index[j]), float(block.t_s[j])
         changed = self._calibrate_on_stillness(j, i, t_s, still, out)
-        reps, set_ended = self._detector.step(i, float(angles["hinge"][j]), still)
+        still_ticks = self._calibrator.still_ticks
+        reps, set_ended = self._detector.step(i, float(angles["hinge"][j]), still_ticks)
         allowed = self.mode == "single" or angles["pelvis"][j] > self.config.hinged_pelvis_deg
         change = self._alerter.step(t_s, float(angles["alert"][j]), bool(allowed))
         if change is not None:

@@ -121,7 +121,6 @@ class RepDetector:
         self._set_speeds_mps: list[float] = []
         self._last_rep_end = -(10**9)
         self._recent = [float("nan")] * 4
-        self._still_ticks = 0
         self._gap_from: int | None = None
         self._vertical = VerticalCalibration()
 
@@ -130,9 +129,13 @@ class RepDetector:
         """Whether reps have been counted in a set that has not yet been closed."""
         return bool(self._set_speeds_mps)
 
-    def step(self, i: int, hinge_deg: float, still: bool) -> tuple[list[RepTicks], bool]:
-        """Advance one tick; returns reps completed on it and whether the set ended."""
-        self._track_vertical_bias(i, still)
+    def step(self, i: int, hinge_deg: float, still_ticks: int) -> tuple[list[RepTicks], bool]:
+        """Advance one tick; returns reps completed on it and whether the set ended.
+
+        ``still_ticks`` counts the consecutive ticks, this one included, in which every
+        sensor has been still.
+        """
+        self._track_vertical_bias(i, still_ticks)
         self._recent = [*self._recent[1:], hinge_deg]
         speed_dps = (self._recent[3] - self._recent[0]) * self.rate_hz / 3.0
         reps: list[RepTicks] = []
@@ -147,11 +150,10 @@ class RepDetector:
         self._follow_eccentric(i, speed_dps, reps)
         return reps, self._set_timed_out(i)
 
-    def _track_vertical_bias(self, i: int, still: bool) -> None:
+    def _track_vertical_bias(self, i: int, still_ticks: int) -> None:
         """Teach the accelerometer's error model after every second of stillness."""
-        self._still_ticks = self._still_ticks + 1 if still else 0
         window = self._ticks(1.0)
-        if self._still_ticks and self._still_ticks % window == 0:
+        if still_ticks and still_ticks % window == 0:
             first = i - window + 1
             vertical = self.history.features(self.motion_role, first, i)[:, Feature.VERTICAL_MPS2]
             self._vertical.add(self.history.up(self.motion_role, first, i), vertical)
