@@ -14,14 +14,20 @@ import numpy as np
 from sensor.samples import GRAVITY_MPS2, FloatArray, SampleBatch
 
 _DEG_PER_RAD = 180.0 / np.pi
+#: Sample intervals whose median gives the sensor's rate.
+RATE_WINDOW_SAMPLES = 64
 
 
 @dataclass(frozen=True, slots=True)
 class OrientationSettings:
     """Settings of the per-sensor AHRS; every value carries its unit in its name."""
 
-    #: Nominal sample rate in Hz; imufusion derives its timeouts from it.
+    #: Sample rate assumed until the data show theirs, in Hz; imufusion counts its timeouts
+    #: in samples, so the filter is set up again for the rate the sensor really sends.
     nominal_rate_hz: float = 100.0
+    #: A measured sample rate this far (as a fraction) from the one the filter was set up
+    #: for sets it up again.
+    rate_tolerance: float = 0.25
     #: Complementary-filter gain (dimensionless); 0.5 is x-io's recommended default.
     gain: float = 0.5
     #: Accelerometer readings further than this from the estimated gravity are ignored, in
@@ -48,25 +54,32 @@ class OrientationFilter:
         """Create an AHRS with its gyroscope-bias estimator, both in their start-up state."""
         self.settings = settings or OrientationSettings()
         self._ahrs = imufusion.Ahrs()
-        self._ahrs.set_settings(
-            imufusion.AhrsSettings(
-                sample_rate=self.settings.nominal_rate_hz,
-                convention=imufusion.CONVENTION_NWU,
-                gain=self.settings.gain,
-                gyroscope_range=self.settings.gyroscope_range_dps,
-                acceleration_rejection=self.settings.acceleration_rejection_deg,
-                magnetic_rejection=0.0,
-                rejection_timeout=self.settings.rejection_timeout_s,
-            )
-        )
         self._bias = imufusion.Bias()
-        bias_settings = imufusion.BiasSettings()
-        bias_settings.sample_rate = self.settings.nominal_rate_hz
-        bias_settings.stationary_threshold = self.settings.bias_threshold_dps
-        bias_settings.stationary_period = self.settings.bias_period_s
-        self._bias.set_settings(bias_settings)
+        self._configure(self.settings.nominal_rate_hz)
         self._last_t_s: float | None = None
         self._period_s = 1.0 / self.settings.nominal_rate_hz
+        self._recent_dt_s: list[float] = []
+
+    def _configure(self, rate_hz: float) -> None:
+        """Set up the AHRS and the bias estimator for a sample rate (keeps the orientation)."""
+        s = self.settings
+        self._rate_hz = rate_hz
+        self._ahrs.set_settings(
+            imufusion.AhrsSettings(
+                sample_rate=rate_hz,
+                convention=imufusion.CONVENTION_NWU,
+                gain=s.gain,
+                gyroscope_range=s.gyroscope_range_dps,
+                acceleration_rejection=s.acceleration_rejection_deg,
+                magnetic_rejection=0.0,
+                rejection_timeout=s.rejection_timeout_s,
+            )
+        )
+        bias_settings = imufusion.BiasSettings()
+        bias_settings.sample_rate = rate_hz
+        bias_settings.stationary_threshold = s.bias_threshold_dps
+        bias_settings.stationary_period = s.bias_period_s
+        self._bias.set_settings(bias_settings)
 
     def update(self, batch: SampleBatch) -> FloatArray:
         """Unit gravity ("up") vectors in the sensor frame, one row per sample of ``batch``."""
@@ -99,7 +112,24 @@ class OrientationFilter:
         if dt_s > 0.0 and abs(dt_s - self._period_s) > 1e-9:
             self._period_s = dt_s
             self._ahrs.set_sample_period(dt_s)
+        self._follow_rate(dt_s)
         return False
+
+    def _follow_rate(self, dt_s: float) -> None:
+        """Set the filter up again when the sensor's typical rate strays from its settings.
+
+        The median of a window of sample intervals ignores short gaps and bursts.
+        """
+        self._recent_dt_s.append(dt_s)
+        if len(self._recent_dt_s) < RATE_WINDOW_SAMPLES:
+            return
+        typical_dt_s = float(np.median(self._recent_dt_s))
+        self._recent_dt_s.clear()
+        if typical_dt_s <= 0.0:
+            return
+        rate_hz = 1.0 / typical_dt_s
+        if abs(rate_hz / self._rate_hz - 1.0) > self.settings.rate_tolerance:
+            self._configure(rate_hz)
 
 
 def quaternion_from_up(accel: FloatArray) -> FloatArray:
