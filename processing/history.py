@@ -12,7 +12,8 @@ from sensor.samples import FloatArray
 
 
 class TickHistory:
-    """Ring buffer of per-tick up vectors and motion features (per sensor) and the hinge angle."""
+    """Ring buffer of per-tick up vectors and motion features (per sensor) and the hinge,
+    pelvis and lumbar angles."""
 
     def __init__(self, roles: tuple[str, ...], n_features: int, capacity: int) -> None:
         """Allocate room for ``capacity`` ticks."""
@@ -20,6 +21,8 @@ class TickHistory:
         self._up = {role: np.full((capacity, 3), np.nan) for role in roles}
         self._features = {role: np.full((capacity, n_features), np.nan) for role in roles}
         self._hinge_deg = np.full(capacity, np.nan)
+        self._pelvis_deg = np.full(capacity, np.nan)
+        self._lumbar_deg = np.full(capacity, np.nan)
         self._newest = -1
 
     @property
@@ -32,19 +35,23 @@ class TickHistory:
         index: np.ndarray,
         up: dict[str, FloatArray],
         features: dict[str, FloatArray],
-        hinge_deg: FloatArray,
+        angles_deg: tuple[FloatArray, FloatArray, FloatArray],
     ) -> None:
-        """Store a block of consecutive ticks."""
+        """Store a block of consecutive ticks, with their hinge, pelvis and lumbar angles."""
         slots = index % self.capacity
         for role, values in up.items():
             self._up[role][slots] = values
             self._features[role][slots] = features[role]
-        self._hinge_deg[slots] = hinge_deg
+        self.set_angles(index, angles_deg)
         self._newest = int(index[-1])
 
-    def set_hinge(self, index: np.ndarray, hinge_deg: FloatArray) -> None:
-        """Overwrite the hinge angle of stored ticks (after the reference changed)."""
-        self._hinge_deg[index % self.capacity] = hinge_deg
+    def set_angles(
+        self, index: np.ndarray, angles_deg: tuple[FloatArray, FloatArray, FloatArray]
+    ) -> None:
+        """Write the hinge, pelvis and lumbar angles of stored ticks (again, after the upright
+        reference changed)."""
+        slots = index % self.capacity
+        self._hinge_deg[slots], self._pelvis_deg[slots], self._lumbar_deg[slots] = angles_deg
 
     def _slots(self, first: int, last: int) -> np.ndarray:
         """Ring positions of ticks ``first..last`` (inclusive), clipped to what is kept."""
@@ -62,3 +69,11 @@ class TickHistory:
     def hinge_deg(self, first: int, last: int) -> FloatArray:
         """Hinge angle for ticks ``first..last``."""
         return np.asarray(self._hinge_deg[self._slots(first, last)], dtype=np.float64)
+
+    def pelvis_deg(self, first: int, last: int) -> FloatArray:
+        """Pelvis tilt for ticks ``first..last`` (NaN unless a sensor sits on the sacrum)."""
+        return np.asarray(self._pelvis_deg[self._slots(first, last)], dtype=np.float64)
+
+    def lumbar_deg(self, first: int, last: int) -> FloatArray:
+        """Lumbar flexion for ticks ``first..last`` (NaN unless two sensors measure it)."""
+        return np.asarray(self._lumbar_deg[self._slots(first, last)], dtype=np.float64)

@@ -185,26 +185,42 @@ class Pipeline:
         if block is None:
             return Update(events, _empty_trace())
         angles = self._angles(block)
-        self._history.store(block.index, block.up, block.features, angles["hinge"])
+        self._history.store(block.index, block.up, block.features, self._stored_angles(angles))
         deviation = block.features[self._motion_role][:, Feature.ACCEL_DEVIATION_MPS2]
         self._walking.update(deviation, block.up)
         all_still = self._all_still(block)
         for j in range(len(block)):
             if self._tick(block, j, angles, bool(all_still[j]), events):
                 angles = self._angles(block)
-                self._history.set_hinge(block.index[j + 1 :], angles["hinge"][j + 1 :])
+                later = slice(j + 1, None)
+                hinge, pelvis, lumbar = self._stored_angles(angles)
+                self._history.set_angles(
+                    block.index[later], (hinge[later], pelvis[later], lumbar[later])
+                )
         keep = block.index % self._live_every == 0
         return Update(events, AngleTrace(block.t_s[keep], angles["alert"][keep]))
 
     def _angles(self, block: TickBlock) -> dict[str, FloatArray]:
-        """Hinge angle (for rep detection), alert angle and pelvis angle for a block."""
+        """Hinge angle (for rep detection), alert angle and pelvis angle (NaN with one
+        sensor) for a block."""
         per_role = {r: self._postures[r].angle_deg(block.up[r]) for r in self.roles}
         if self.mode == "dual":
             upper, lower = per_role["upper"], per_role["lower"]
             hinge = np.where(np.isnan(upper), lower, upper)
             return {"hinge": hinge, "alert": upper - lower, "pelvis": lower}
         only = per_role[self.roles[0]]
-        return {"hinge": only, "alert": only, "pelvis": only}
+        return {"hinge": only, "alert": only, "pelvis": np.full(len(block), np.nan)}
+
+    def _stored_angles(
+        self, angles: dict[str, FloatArray]
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Hinge, pelvis and lumbar angles for the history. The rep detector judges postures
+        by the last two, so they are NaN while the upright reference is only provisional (a
+        still moment may have been a slouch) and with one sensor."""
+        if self.mode == "dual" and self._calibrator.source in ("stance", "lockout"):
+            return angles["hinge"], angles["pelvis"], angles["alert"]
+        unknown = np.full_like(angles["hinge"], np.nan)
+        return angles["hinge"], unknown, unknown
 
     # -- per tick ---------------------------------------------------------------------------
 
@@ -216,7 +232,8 @@ class Pipeline:
         changed = self._calibrate_on_stillness(j, i, t_s, still, out)
         still_ticks = self._calibrator.still_ticks
         reps, set_ended = self._detector.step(i, float(angles["hinge"][j]), still_ticks)
-        allowed = self.mode == "single" or angles["pelvis"][j] > self.config.hinged_pelvis_deg
+        pelvis_deg = angles["pelvis"][j]
+        allowed = pelvis_deg != pelvis_deg or pelvis_deg > self.config.hinged_pelvis_deg
         change = self._alerter.step(t_s, float(angles["alert"][j]), bool(allowed))
         if change is not None:
             out.append(self._alert_event(change))

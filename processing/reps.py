@@ -9,8 +9,8 @@ rise was:
 - the lifter stays up: either a rep whose bar was dropped from lockout, or standing up
   without the bar (after putting it down, after picking up a plate). Standing up unloaded is
   quicker than a loaded pull, so the rise counts as a rep only when the sensor climbed no
-  faster than in the set's other reps (or, alone, no faster than a loaded pull does) and the
-  lifter did not walk off straight away.
+  faster than in the set's other reps, allowing for how long the climb took (or, alone, no
+  faster than a loaded pull does) and the lifter did not walk off straight away.
 
 A set-up bend is a descent with no lockout before it, so it never starts a rep; sitting down
 lowers the sensor as the trunk comes up, and walking never bends the trunk far enough.
@@ -19,12 +19,13 @@ lowers the sensor as the trunk comes up, and walking never bends the trunk far e
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import inf
 from statistics import median
 
 import numpy as np
 
 from processing.history import TickHistory
-from processing.motion import Feature, VerticalCalibration, climb_profile
+from processing.motion import Feature, VerticalCalibration, central_climb_s, climb_profile
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,16 +46,32 @@ class RepSettings:
     min_lift_rise_m: float = 0.15
     #: ...and at some moment faster than this, in m/s (grinders included).
     min_pull_speed_mps: float = 0.15
-    #: A final rise (no eccentric after it) is a dropped rep when the sensor's peak upward
-    #: speed is at most this multiple of the median of the set's reps.
-    dropped_rep_speed_ratio: float = 1.1
+    #: Pelvis tilt, in degrees (negative: tilted back), below which a trunk that comes up
+    #: with the lumbar spine flexed by more than ``seated_lumbar_deg`` ends slumped on a
+    #: bench rather than standing at lockout (two sensors only).
+    seated_pelvis_deg: float = -5.0
+    #: Lumbar flexion, in degrees, of a trunk that came up slumped (see above; when a gap
+    #: leaves it unknown, the pelvis alone decides).
+    seated_lumbar_deg: float = 10.0
+    #: Mid-set, a rise followed straight by the next bend needs only this climb, in m
+    #: (sitting down sinks the sensor; a real rep climbs, however badly it is measured).
+    min_mid_set_rise_m: float = 0.05
+    #: Seconds the middle 80% of the sensor's climb takes when standing up without the bar.
+    #: A final rise (no eccentric after it) is a dropped rep when its peak upward speed, as
+    #: a multiple of the median of the set's reps, is at most its own middle-80% climb time
+    #: divided by this: quick and fast is standing up, a slow climb may peak a little faster.
+    unloaded_climb_s: float = 0.6
     #: A lone final rise (no other rep in the set) is a rep only when the sensor climbs no
     #: faster than this, in m/s: standing up unloaded is quicker than a loaded pull.
     lone_rep_max_speed_mps: float = 1.0
     #: Reps whose start follows the previous rep's end within this many s share a set.
     max_rest_in_set_s: float = 10.0
-    #: Typical loaded concentric, in s, for placing a lockout hidden by a data gap.
+    #: Typical loaded concentric, in s, for placing a lockout hidden by a data gap (and the
+    #: shortest gap a whole rep can hide in).
     typical_concentric_s: float = 1.0
+    #: A bend with a data gap in it that lasts this many times the set's usual bend between
+    #: reps hid a whole rep (up to lockout and back down) in the gap.
+    hidden_rep_bend_ratio: float = 1.75
     #: How far back, in s, the deepest bend of a concentric is searched for before the
     #: trunk comes up (grinders stall for seconds).
     max_concentric_s: float = 5.0
@@ -100,6 +117,7 @@ class _Rise:
     start: int = 0
     climb_m: float = float("nan")  # NaN: not measurable (a gap cut the pull short)
     peak_speed_mps: float = float("nan")
+    climb_s: float = float("nan")  # how long the middle 80% of the climb took
 
 
 class RepDetector:
@@ -122,6 +140,9 @@ class RepDetector:
         self._last_rep_end = -(10**9)
         self._recent = [float("nan")] * 4
         self._gap_from: int | None = None
+        self._bend_gap: tuple[int, int] | None = None
+        self._set_bent_ticks: list[int] = []
+        self._set_lockouts: list[int] = []
         self._vertical = VerticalCalibration()
 
     @property
@@ -140,9 +161,13 @@ class RepDetector:
         speed_dps = (self._recent[3] - self._recent[0]) * self.rate_hz / 3.0
         reps: list[RepTicks] = []
         if hinge_deg != hinge_deg:  # NaN: no data for this tick
-            self._gap_from = i if self._gap_from is None else self._gap_from
+            if self._gap_from is None:
+                self._gap_from = i
+                self._end_eccentric(i - 1, reps)
             return reps, self._set_timed_out(i)
         gap_from, self._gap_from = self._gap_from, None
+        if gap_from is not None and self._bent:
+            self._note_gap_in_bend(gap_from, i)
         self._follow_bend(i, hinge_deg, reps)
         if gap_from is not None and self._rise is not None and self._rise.crossed == i:
             self._locked_out_in_gap(self._rise, gap_from, i)
@@ -162,13 +187,14 @@ class RepDetector:
         """Switch between bent and upright with hysteresis; a rise begins on straightening."""
         s = self.settings
         if not self._bent and hinge_deg > s.down_deg:
-            self._bent, self._bent_since = True, i
+            self._bent, self._bent_since, self._bend_gap = True, i, None
             rise = self._rise
             if rise is not None and rise.lockout is not None and self._went_back_down(rise, i):
                 self._eccentric_of, self._eccentric_from = rise, i
             self._rise = None
         elif self._bent and hinge_deg < s.up_deg:
             self._bent = False
+            self._count_rep_hidden_in_gap(i, reps)
             self._rise = _Rise(bent_since=self._bent_since, crossed=i)
 
     def _follow_rise(self, i: int, speed_dps: float, reps: list[RepTicks]) -> None:
@@ -189,15 +215,47 @@ class RepDetector:
 
     def _follow_eccentric(self, i: int, speed_dps: float, reps: list[RepTicks]) -> None:
         """End the rep whose bar went back down once the trunk stops descending."""
+        if speed_dps <= self.settings.still_speed_dps:
+            self._end_eccentric(i, reps)
+
+    def _end_eccentric(self, last: int, reps: list[RepTicks]) -> None:
+        """End the rep being lowered, if any, at its deepest bend up to tick ``last``."""
         rise = self._eccentric_of
-        if rise is None or speed_dps > self.settings.still_speed_dps:
+        if rise is None or rise.lockout is None:
             return
-        if rise.lockout is None:
-            return
-        window = self.history.hinge_deg(self._eccentric_from, i)
-        end = self._eccentric_from + int(np.nanargmax(window)) if window.size else i
+        window = self.history.hinge_deg(self._eccentric_from, last)
+        seen = window.size and not np.isnan(window).all()
+        end = self._eccentric_from + int(np.nanargmax(window)) if seen else last
         self._eccentric_of = None
         reps.append(self._count(rise, max(end, rise.lockout), dropped=False))
+
+    def _note_gap_in_bend(self, gap_from: int, gap_to: int) -> None:
+        """Remember the longest data gap of the current bend: a whole rep may hide in it."""
+        known = self._bend_gap
+        if known is None or gap_to - gap_from > known[1] - known[0]:
+            self._bend_gap = (gap_from, gap_to)
+
+    def _count_rep_hidden_in_gap(self, i: int, reps: list[RepTicks]) -> None:
+        """Count a rep whose rise and lowering a data gap hid, as the trunk comes up at ``i``.
+
+        The lifter was bent on both sides of the gap, but stayed bent for far longer than
+        between the set's other reps: up and down again in the gap, a rep went unseen.
+        """
+        s = self.settings
+        gap = self._bend_gap
+        if gap is None or gap[1] == i or len(self._set_bent_ticks) < 2:
+            return  # no gap, or upright right after it: the rise itself locked out in the gap
+        gap_from, gap_to = gap
+        typical = median(self._set_bent_ticks[1:])  # the first rep's bend includes the set-up
+        long_enough = gap_to - gap_from >= self._ticks(s.typical_concentric_s)
+        if not long_enough or i - self._bent_since < s.hidden_rep_bend_ratio * typical:
+            return
+        if self._coming_up(gap_to, i) and gap_to - gap_from < self._rep_cycle_ticks():
+            return  # a slow pull that a gap shorter than a rep cut in two, still going up
+        hidden = _Rise(bent_since=self._bent_since, crossed=gap_from, start=gap_from)
+        hidden.lockout = (gap_from + gap_to) // 2
+        reps.append(self._count(hidden, gap_to, dropped=False, hidden=True))
+        self._bent_since = gap_to
 
     def _locked_out_in_gap(self, rise: _Rise, gap_from: int, gap_to: int) -> None:
         """Place the lockout of a pull that a data gap hid, and leave its climb unmeasured.
@@ -235,21 +293,45 @@ class RepDetector:
             return
         speed_mps, height_m = climb_profile(vertical, self.rate_hz)
         fastest = int(np.argmax(speed_mps))
-        stopped = np.flatnonzero(speed_mps[: fastest + 1] <= 0.0)
-        start = int(stopped[-1]) if stopped.size else 0
+        # The lowest point before the fastest climb, not the nearest standstill: a grinder
+        # nearly stalls at the sticking point, halfway up.
+        start = int(np.argmin(height_m[: fastest + 1]))
+        climb_m = -float(height_m[start])
+        peak_speed_mps = float(speed_mps[start:].max())
+        cut_short = missing.size > 0 and start == 0
         rise.start = first + start
-        rise.climb_m = -float(height_m[start])
-        rise.peak_speed_mps = float(speed_mps[start:].max())
+        if cut_short and not self._lifted(climb_m, peak_speed_mps, self.settings.min_lift_rise_m):
+            return  # a gap hid where the pull began: what is left proves nothing either way
+        rise.climb_m, rise.peak_speed_mps = climb_m, peak_speed_mps
+        rise.climb_s = central_climb_s(height_m[start:], self.rate_hz)
 
-    def _is_lift(self, rise: _Rise) -> bool:
+    def _is_lift(self, rise: _Rise, mid_set: bool = False) -> bool:
         """Whether the sensor climbed far and fast enough to have lifted anything (yes, if unknown).
 
         Sitting back up after leaning forward on a bench straightens the trunk too, but the
-        sensor barely climbs and never at the pace of even a grinding pull.
+        sensor barely climbs and never at the pace of even a grinding pull. Mid-set, where
+        the next rep is expected, any real climb will do.
         """
         s = self.settings
-        too_low = rise.climb_m < s.min_lift_rise_m
-        return not (too_low or rise.peak_speed_mps < s.min_pull_speed_mps)
+        min_rise_m = s.min_mid_set_rise_m if mid_set else s.min_lift_rise_m
+        lifted = self._lifted(rise.climb_m, rise.peak_speed_mps, min_rise_m)
+        return lifted and not self._ended_seated(rise)
+
+    def _ended_seated(self, rise: _Rise) -> bool:
+        """Whether the trunk came up slumped as on a bench, pelvis tilted back under a flexed
+        lumbar spine (known only with a sensor on the sacrum); a lockout stands straight."""
+        assert rise.lockout is not None
+        s = self.settings
+        last = rise.lockout + self._ticks(s.lockout_settle_s)
+        pelvis_deg = self.history.pelvis_deg(rise.lockout, last)
+        lumbar_deg = self.history.lumbar_deg(rise.lockout, last)
+        if np.isnan(pelvis_deg).all() or not np.nanmean(pelvis_deg) < s.seated_pelvis_deg:
+            return False
+        return bool(np.isnan(lumbar_deg).all() or np.nanmean(lumbar_deg) > s.seated_lumbar_deg)
+
+    def _lifted(self, climb_m: float, peak_speed_mps: float, min_rise_m: float) -> bool:
+        """Whether a climb (NaN: unknown, so yes) is high and fast enough for a pull."""
+        return not (climb_m < min_rise_m or peak_speed_mps < self.settings.min_pull_speed_mps)
 
     def _deepest_bend(self, rise: _Rise) -> int:
         """Tick of the deepest bend in the last stretch before the trunk came up."""
@@ -274,34 +356,52 @@ class RepDetector:
         measured = [v for v in self._set_speeds_mps if v == v]
         if not measured:
             return True  # nothing to compare: a rise that locked out mid-set is a rep
-        return not rise.peak_speed_mps > s.dropped_rep_speed_ratio * median(measured)
+        climb_s = rise.climb_s if rise.climb_s == rise.climb_s else s.unloaded_climb_s
+        allowed_ratio = climb_s / s.unloaded_climb_s
+        return not rise.peak_speed_mps > allowed_ratio * median(measured)
 
     def _went_back_down(self, rise: _Rise, bend: int) -> bool:
         """Whether a bend lowers the bar of ``rise``: no walking about in between.
 
-        Mid-set, a lockout followed straight by another bend is a rep, however poorly its
-        climb could be measured; only a first rep must show that it lifted something.
+        Mid-set, a lockout followed straight by another bend is a rep if the sensor climbed
+        at all; a first rep must show that it lifted something.
         """
         assert rise.lockout is not None
         lowering = bend - self._ticks(self.settings.lowering_s)
-        lifted = self.set_in_progress or self._is_lift(rise)
+        lifted = self._is_lift(rise, mid_set=self.set_in_progress)
         return lifted and not self._walked_between(rise.lockout, lowering)
 
     def _walked_between(self, lockout: int, until: int) -> bool:
         """Whether the lifter walked between a lockout and ``until`` (footfalls on the sensor)."""
         first = lockout + self._ticks(self.settings.lockout_settle_s)
-        if until - first < self._ticks(self.settings.min_walk_s):
-            return False
         features = self.history.features(self.motion_role, first, until)
         deviation = features[:, Feature.ACCEL_DEVIATION_MPS2]
-        if np.isnan(deviation).all():
+        seen = deviation[~np.isnan(deviation)]
+        if seen.size < self._ticks(self.settings.min_walk_s):
             return False
-        return bool(np.nanmean(deviation) > self.settings.walking_accel_mps2)
+        return bool(seen.mean() > self.settings.walking_accel_mps2)
 
-    def _count(self, rise: _Rise, end: int, dropped: bool) -> RepTicks:
+    def _rep_cycle_ticks(self) -> float:
+        """The set's usual time from one lockout to the next, in ticks."""
+        intervals = np.diff(self._set_lockouts).tolist()
+        return float(median(intervals)) if intervals else inf
+
+    def _coming_up(self, first: int, last: int) -> bool:
+        """Whether the trunk was rising faster than standstill over the first moments from
+        ``first`` (up to ``last``)."""
+        hinge = self.history.hinge_deg(first, min(last, first + self._ticks(0.3)))
+        if hinge.size < 2:
+            return False
+        elapsed_s = (hinge.size - 1) / self.rate_hz
+        return bool(hinge[0] - hinge[-1] > self.settings.still_speed_dps * elapsed_s)
+
+    def _count(self, rise: _Rise, end: int, dropped: bool, hidden: bool = False) -> RepTicks:
         """A rep from a settled rise; its climbing speed sets the pace for the rest of the set."""
         assert rise.lockout is not None
         self._set_speeds_mps.append(rise.peak_speed_mps)
+        self._set_lockouts.append(rise.lockout)
+        if not hidden:
+            self._set_bent_ticks.append(rise.crossed - rise.bent_since)
         self._last_rep_end = end
         return RepTicks(rise.start, rise.lockout, end, dropped, self._deepest_bend(rise))
 
@@ -310,6 +410,6 @@ class RepDetector:
         if not self.set_in_progress or self._rise is not None or self._eccentric_of is not None:
             return False
         if (i - self._last_rep_end) / self.rate_hz > self.settings.max_rest_in_set_s:
-            self._set_speeds_mps = []
+            self._set_speeds_mps, self._set_bent_ticks, self._set_lockouts = [], [], []
             return True
         return False
