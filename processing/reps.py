@@ -118,6 +118,8 @@ class _Rise:
     climb_m: float = float("nan")  # NaN: not measurable (a gap cut the pull short)
     peak_speed_mps: float = float("nan")
     climb_s: float = float("nan")  # how long the middle 80% of the climb took
+    #: First tick of the data gap the trunk came up in (None: seen coming up).
+    emerged_from_gap: int | None = None
 
 
 class RepDetector:
@@ -170,7 +172,7 @@ class RepDetector:
             self._note_gap_in_bend(gap_from, i)
         self._follow_bend(i, hinge_deg, reps)
         if gap_from is not None and self._rise is not None and self._rise.crossed == i:
-            self._locked_out_in_gap(self._rise, gap_from, i)
+            self._rise.emerged_from_gap = gap_from
         self._follow_rise(i, speed_dps, reps)
         self._follow_eccentric(i, speed_dps, reps)
         return reps, self._set_timed_out(i)
@@ -204,6 +206,9 @@ class RepDetector:
             return
         if rise.lockout is None:
             if speed_dps > -self.settings.still_speed_dps:
+                if rise.emerged_from_gap is not None and i - rise.crossed <= len(self._recent):
+                    self._locked_out_in_gap(rise, rise.emerged_from_gap, rise.crossed)
+                    return
                 rise.lockout = i
                 self._measure_climb(rise)
             return
@@ -260,9 +265,8 @@ class RepDetector:
     def _locked_out_in_gap(self, rise: _Rise, gap_from: int, gap_to: int) -> None:
         """Place the lockout of a pull that a data gap hid, and leave its climb unmeasured.
 
-        The lifter was bent before the gap and upright after it: the lockout happened in the
-        gap, about a pull's length after it began (a concentric outlasting its gap would
-        still be rising when the data return).
+        The lifter was bent before the gap and upright, no longer rising, as soon as the data
+        returned: the lockout happened in the gap, about a pull's length after it began.
         """
         pull = self._ticks(self.settings.typical_concentric_s)
         rise.start = gap_from
@@ -353,11 +357,11 @@ class RepDetector:
             return False
         if not self.set_in_progress:
             return not rise.peak_speed_mps > s.lone_rep_max_speed_mps
-        measured = [v for v in self._set_speeds_mps if v == v]
-        if not measured:
-            return True  # nothing to compare: a rise that locked out mid-set is a rep
         climb_s = rise.climb_s if rise.climb_s == rise.climb_s else s.unloaded_climb_s
         allowed_ratio = climb_s / s.unloaded_climb_s
+        measured = [v for v in self._set_speeds_mps if v == v]
+        if not measured:  # no pace to compare with: only the climb's own time tells
+            return allowed_ratio >= 1.0
         return not rise.peak_speed_mps > allowed_ratio * median(measured)
 
     def _went_back_down(self, rise: _Rise, bend: int) -> bool:
