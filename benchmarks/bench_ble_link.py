@@ -15,7 +15,9 @@ import logging
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
@@ -31,6 +33,7 @@ from source_collector import SourceCollector
 
 from sensor.ble import BleBackend, LinkPolicy, SensorSpec, find_device
 from sensor.ble.client import SensorLink
+from sensor.ble.source import BleSource
 from sensor.profiles import get_profile
 from sensor.samples import SampleBatch
 from sensor.simulate import SensorSpec as SimSensor
@@ -49,8 +52,13 @@ def motion(rate_hz: float) -> SampleBatch:
     return simulate_session(spec).recording.sensors["upper"]
 
 
+def reached(current: Callable[[], int], target: int) -> Callable[[], bool]:
+    """A condition that holds once ``current()`` reaches ``target``."""
+    return lambda: current() >= target
+
+
 async def sensor_on(
-    radio: VirtualRadio, clock: SimClock, profile: str, rate_hz: float = 100.0, **options: object
+    radio: VirtualRadio, clock: SimClock, profile: str, rate_hz: float = 100.0, **options: Any
 ) -> EmulatedSensor:
     """An emulated sensor measuring motion simulated at its own rate, started."""
     sensor = EmulatedSensor(
@@ -100,11 +108,11 @@ async def reconnect_s(rounds: int) -> list[float]:
         await collector.wait_for(lambda: bool(collector.batches["upper"]))
         lost = len(collector.statuses) + 1
         await sensor.disappear()
-        await collector.wait_for(lambda lost=lost: len(collector.statuses) >= lost)
+        await collector.wait_for(reached(lambda: len(collector.statuses), lost))
         await asyncio.sleep(0.3)  # out of range for a moment (scenario, not synchronisation)
         before = len(collector.batches["upper"])
         await sensor.reappear()
-        await collector.wait_for(lambda n=before: len(collector.batches["upper"]) > n)
+        await collector.wait_for(reached(lambda: len(collector.batches["upper"]), before + 1))
         assert sensor.reappeared_at is not None
         times.append(collector.received_at["upper"][before] - sensor.reappeared_at)
     await collector.close()
@@ -122,12 +130,12 @@ async def drop_accounting() -> tuple[int, int, int, int]:
     collector = SourceCollector(open_sources([url], BleOptions(BACKEND, POLICY, clock.now_s)))
     for round_ in range(1, 4):
         wanted = 1000 * round_
-        await collector.wait_for(lambda n=wanted: collector.count("upper") >= n, timeout_s=30)
+        await collector.wait_for(reached(lambda: collector.count("upper"), wanted), timeout_s=30)
         await sensor.drop_link()
     await asyncio.wait_for(sensor.finished.wait(), 60)
     taken = sensor.player.samples_taken
     await collector.wait_for(lambda: collector.count("upper") >= taken, timeout_s=30)
-    stats = collector.source.stats
+    stats = cast(BleSource, collector.source).stats
     result = (taken, collector.count("upper"), stats.duplicates, stats.lost_samples)
     await collector.close()
     await sensor.close()
@@ -145,7 +153,7 @@ async def throughput(profile: str, rate_hz: float, speed: float) -> tuple[float,
     collector = SourceCollector(open_sources([url], BleOptions(BACKEND, POLICY, clock.now_s)))
     await collector.wait_for(lambda: bool(collector.batches["upper"]), timeout_s=10)
     wall, cpu = time.perf_counter(), time.process_time()
-    stats = collector.source.stats
+    stats = cast(BleSource, collector.source).stats
     first = stats.notifications
     await asyncio.wait_for(sensor.finished.wait(), 120)
     sent_samples = sum(packet.n_samples for packet in sensor.sent_data())
