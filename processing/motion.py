@@ -46,20 +46,18 @@ def climb_profile(vertical_mps2: FloatArray, rate_hz: float) -> tuple[FloatArray
     return np.asarray(velocity[::-1], dtype=np.float64), np.asarray(height[::-1], dtype=np.float64)
 
 
-def central_climb_s(height_m: FloatArray, rate_hz: float) -> float:
-    """Seconds the middle 80% of a climb took, from a height profile that starts at its
-    lowest point and ends at the top (NaN if it did not climb).
+def central_climb(height_m: FloatArray) -> tuple[int, int] | None:
+    """Ticks at which a climb passed 10% and 90% of the height it gained, from a height
+    profile that starts at its lowest point and ends at the top (None: it did not climb).
 
-    Unlike the moments a climb starts and stops, which fade in and out of the noise, the
-    10% and 90% marks are sharp.
+    Unlike the moments a climb starts and stops, which fade in and out of the noise, these
+    marks are sharp.
     """
     gained = height_m - height_m[0]
     total = float(gained[-1])
     if not total > 0.0:
-        return float("nan")
-    first = int(np.argmax(gained >= 0.1 * total))
-    last = int(np.argmax(gained >= 0.9 * total))
-    return (last - first) / rate_hz
+        return None
+    return int(np.argmax(gained >= 0.1 * total)), int(np.argmax(gained >= 0.9 * total))
 
 
 class VerticalCalibration:

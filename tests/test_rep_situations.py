@@ -8,7 +8,7 @@ import pytest
 from scipy.optimize import brentq
 
 from processing.analysis import analyze_recording
-from processing.motion import central_climb_s
+from processing.motion import central_climb
 from processing.pipeline import AnalysisResult, PipelineConfig
 from sensor.simulate import Gap, SensorSpec, SessionSpec, SetSpec, simulate_session
 
@@ -27,7 +27,7 @@ def counts(result: AnalysisResult, truth: dict) -> tuple[list[int], list[int]]: 
     return [len(s.reps) for s in result.sets], [len(s["reps"]) for s in truth["sets"]]
 
 
-def test_the_middle_of_a_minimum_jerk_climb_takes_sixty_percent_of_it() -> None:
+def test_the_middle_of_a_minimum_jerk_climb_is_marked_where_it_passes_10_and_90_percent() -> None:
     duration_s, rate_hz = 1.5, 200.0
     tau = np.linspace(0.0, 1.0, round(duration_s * rate_hz) + 1)
     height_m = 0.4 * (10 * tau**3 - 15 * tau**4 + 6 * tau**5)
@@ -35,9 +35,11 @@ def test_the_middle_of_a_minimum_jerk_climb_takes_sixty_percent_of_it() -> None:
     def crossing(fraction: float) -> float:
         return float(brentq(lambda t: 10 * t**3 - 15 * t**4 + 6 * t**5 - fraction, 0.0, 1.0))
 
-    expected_s = (crossing(0.9) - crossing(0.1)) * duration_s
-    assert central_climb_s(height_m, rate_hz) == pytest.approx(expected_s, abs=1.5 / rate_hz)
-    assert np.isnan(central_climb_s(height_m[::-1], rate_hz))  # a descent is no climb
+    marks = central_climb(height_m)
+    assert marks is not None
+    assert marks[0] / rate_hz == pytest.approx(crossing(0.1) * duration_s, abs=1 / rate_hz)
+    assert marks[1] / rate_hz == pytest.approx(crossing(0.9) * duration_s, abs=1 / rate_hz)
+    assert central_climb(height_m[::-1]) is None  # a descent is no climb
 
 
 @pytest.mark.parametrize("seed", [3, 8])
