@@ -26,6 +26,7 @@ import numpy as np
 
 from processing.history import TickHistory
 from processing.motion import Feature, VerticalCalibration, central_climb, climb_profile
+from sensor.samples import FloatArray
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,24 +244,41 @@ class RepDetector:
     def _count_rep_hidden_in_gap(self, i: int, reps: list[RepTicks]) -> None:
         """Count a rep whose rise and lowering a data gap hid, as the trunk comes up at ``i``.
 
-        The lifter was bent on both sides of the gap, but stayed bent for far longer than
-        between the set's other reps: up and down again in the gap, a rep went unseen.
+        The lifter was bent on both sides of the gap, and either came out of it on the way
+        back down from near upright, or stayed bent for far longer than between the set's
+        other reps: up and down again in the gap, a rep went unseen.
         """
-        s = self.settings
         gap = self._bend_gap
-        if gap is None or gap[1] == i or len(self._set_bent_ticks) < 2:
+        if gap is None or gap[1] == i:
             return  # no gap, or upright right after it: the rise itself locked out in the gap
         gap_from, gap_to = gap
-        typical = median(self._set_bent_ticks[1:])  # the first rep's bend includes the set-up
-        long_enough = gap_to - gap_from >= self._ticks(s.typical_concentric_s)
-        if not long_enough or i - self._bent_since < s.hidden_rep_bend_ratio * typical:
+        if gap_to - gap_from < self._ticks(self.settings.typical_concentric_s):
             return
-        if self._coming_up(gap_to, i) and gap_to - gap_from < self._rep_cycle_ticks():
-            return  # a slow pull that a gap shorter than a rep cut in two, still going up
+        if not (self._going_back_down(gap_to, i) or self._bent_too_long(i, gap_from, gap_to)):
+            return
         hidden = _Rise(bent_since=self._bent_since, crossed=gap_from, start=gap_from)
         hidden.lockout = (gap_from + gap_to) // 2
         reps.append(self._count(hidden, gap_to, dropped=False, hidden=True))
         self._bent_since = gap_to
+
+    def _going_back_down(self, first: int, last: int) -> bool:
+        """Whether the trunk came out of a gap at ``first`` less than bent and bending further:
+        it had come up in the gap and turned back down."""
+        hinge = self._first_moments(first, last)
+        if hinge.size < 2 or not hinge[0] < self.settings.down_deg:
+            return False
+        elapsed_s = (hinge.size - 1) / self.rate_hz
+        return bool(hinge[-1] - hinge[0] > self.settings.still_speed_dps * elapsed_s)
+
+    def _bent_too_long(self, i: int, gap_from: int, gap_to: int) -> bool:
+        """Whether a bend with a gap in it, ending at ``i``, lasted far longer than the set's
+        usual bend between reps (and is not a slow pull the gap cut in two)."""
+        if len(self._set_bent_ticks) < 2:
+            return False
+        typical = median(self._set_bent_ticks[1:])  # the first rep's bend includes the set-up
+        if i - self._bent_since < self.settings.hidden_rep_bend_ratio * typical:
+            return False
+        return not (self._coming_up(gap_to, i) and gap_to - gap_from < self._rep_cycle_ticks())
 
     def _locked_out_in_gap(self, rise: _Rise, gap_from: int, gap_to: int) -> None:
         """Place the lockout of a pull that a data gap hid, and leave its climb unmeasured.
@@ -397,10 +415,14 @@ class RepDetector:
         intervals = np.diff(self._set_lockouts).tolist()
         return float(median(intervals)) if intervals else inf
 
+    def _first_moments(self, first: int, last: int) -> FloatArray:
+        """Hinge angle over the first 0.3 s from tick ``first`` (not beyond ``last``)."""
+        return self.history.hinge_deg(first, min(last, first + self._ticks(0.3)))
+
     def _coming_up(self, first: int, last: int) -> bool:
         """Whether the trunk was rising faster than standstill over the first moments from
         ``first`` (up to ``last``)."""
-        hinge = self.history.hinge_deg(first, min(last, first + self._ticks(0.3)))
+        hinge = self._first_moments(first, last)
         if hinge.size < 2:
             return False
         elapsed_s = (hinge.size - 1) / self.rate_hz
