@@ -118,6 +118,7 @@ class Pipeline:
         self.sets: list[LiftSet] = []
         self.flexion_events: list[FlexionEvent] = []
         self._set_open = False
+        self._last_lumbar_deg = float("nan")
         self._started = False
         self._finished = False
 
@@ -197,6 +198,10 @@ class Pipeline:
                 self._history.set_angles(
                     block.index[later], (hinge[later], pelvis[later], lumbar[later])
                 )
+        if self.mode == "dual":
+            self._last_lumbar_deg = float(
+                forward_filled(angles["alert"], self._last_lumbar_deg)[-1]
+            )
         keep = block.index % self._live_every == 0
         return Update(events, AngleTrace(block.t_s[keep], angles["alert"][keep]))
 
@@ -206,8 +211,12 @@ class Pipeline:
         per_role = {r: self._postures[r].angle_deg(block.up[r]) for r in self.roles}
         if self.mode == "dual":
             upper, lower = per_role["upper"], per_role["lower"]
-            hinge = np.where(np.isnan(upper), lower, upper)
-            return {"hinge": hinge, "alert": upper - lower, "pelvis": lower}
+            lumbar = upper - lower
+            # While the upper sensor is silent, the lower one carries the hinge on, offset by
+            # the last lumbar flexion seen so the angle does not jump.
+            offset = np.nan_to_num(forward_filled(lumbar, self._last_lumbar_deg))
+            hinge = np.where(np.isnan(upper), lower + offset, upper)
+            return {"hinge": hinge, "alert": lumbar, "pelvis": lower}
         only = per_role[self.roles[0]]
         return {"hinge": only, "alert": only, "pelvis": np.full(len(block), np.nan)}
 
@@ -354,6 +363,13 @@ class Pipeline:
             return Event("flexion_alert", change.t_s, data)
         self.flexion_events.append(change.ended)
         return Event("flexion_clear", change.t_s, change.ended.to_dict())
+
+
+def forward_filled(values: FloatArray, before: float) -> FloatArray:
+    """Each value, or where it is NaN the last one before it (``before`` at the start)."""
+    seen = ~np.isnan(values)
+    last = np.maximum.accumulate(np.where(seen, np.arange(values.size), -1))
+    return np.where(last >= 0, values[np.maximum(last, 0)], before)
 
 
 def _empty_trace() -> AngleTrace:
