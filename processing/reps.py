@@ -63,7 +63,8 @@ class RepSettings:
     #: divided by this: quick and fast is standing up, a slow climb may peak a little faster.
     unloaded_climb_s: float = 0.6
     #: A lone final rise (no other rep in the set) is a rep only when the sensor climbs no
-    #: faster than this, in m/s: standing up unloaded is quicker than a loaded pull.
+    #: faster than this, in m/s, scaled down by its middle-80% climb time over
+    #: ``unloaded_climb_s`` when shorter: standing up unloaded is quicker than a loaded pull.
     lone_rep_max_speed_mps: float = 1.0
     #: Reps whose start follows the previous rep's end within this many s share a set.
     max_rest_in_set_s: float = 10.0
@@ -79,6 +80,9 @@ class RepSettings:
     #: The bar leaves the floor at most this long, in s, before the deepest bend: the trunk
     #: keeps leaning while the knees extend.
     max_lean_s: float = 1.0
+    #: The climb is integrated back from the first moment the sensor is still after lockout,
+    #: or from this long after lockout, in s, whichever comes first.
+    rest_wait_s: float = 0.3
     #: Less gap-free data than this before lockout, in s, leaves the climb unmeasured.
     min_measured_pull_s: float = 0.3
     #: Walking is told apart from standing by the accelerometer's mean deviation from
@@ -121,6 +125,7 @@ class _Rise:
     climb_s: float = float("nan")  # how long the middle 80% of the climb took
     #: First tick of the data gap the trunk came up in (None: seen coming up).
     emerged_from_gap: int | None = None
+    climb_pending: bool = False  # locked out, climb not yet measured (waiting for rest)
 
 
 class RepDetector:
@@ -174,7 +179,7 @@ class RepDetector:
         self._follow_bend(i, hinge_deg, reps)
         if gap_from is not None and self._rise is not None and self._rise.crossed == i:
             self._rise.emerged_from_gap = gap_from
-        self._follow_rise(i, speed_dps, reps)
+        self._follow_rise(i, speed_dps, still_ticks > 0, reps)
         self._follow_eccentric(i, speed_dps, reps)
         return reps, self._set_timed_out(i)
 
@@ -192,6 +197,8 @@ class RepDetector:
         if not self._bent and hinge_deg > s.down_deg:
             self._bent, self._bent_since, self._bend_gap = True, i, None
             rise = self._rise
+            if rise is not None and rise.climb_pending and rise.lockout is not None:
+                self._measure_climb(rise, at_rest=rise.lockout)  # down again without a rest
             if rise is not None and rise.lockout is not None and self._went_back_down(rise, i):
                 self._eccentric_of, self._eccentric_from = rise, i
             self._rise = None
@@ -200,19 +207,22 @@ class RepDetector:
             self._count_rep_hidden_in_gap(i, reps)
             self._rise = _Rise(bent_since=self._bent_since, crossed=i)
 
-    def _follow_rise(self, i: int, speed_dps: float, reps: list[RepTicks]) -> None:
-        """Find the lockout of a rise, and settle a rise that is not followed by a bend."""
+    def _follow_rise(self, i: int, speed_dps: float, still: bool, reps: list[RepTicks]) -> None:
+        """Find the lockout of a rise, measure its climb once the sensor is at rest, and
+        settle a rise that is not followed by a bend."""
+        s = self.settings
         rise = self._rise
         if rise is None:
             return
         if rise.lockout is None:
-            if speed_dps > -self.settings.still_speed_dps:
+            if speed_dps > -s.still_speed_dps:
                 if rise.emerged_from_gap is not None and i - rise.crossed <= len(self._recent):
                     self._locked_out_in_gap(rise, rise.emerged_from_gap, rise.crossed)
                     return
-                rise.lockout = i
-                self._measure_climb(rise)
+                rise.lockout, rise.climb_pending = i, True
             return
+        if rise.climb_pending and (still or i - rise.lockout >= self._ticks(s.rest_wait_s)):
+            self._measure_climb(rise, at_rest=i)
         if (i - rise.lockout) / self.rate_hz >= self.settings.max_lockout_hold_s:
             self._rise = None
             if self._is_dropped_rep(rise):
@@ -290,26 +300,26 @@ class RepDetector:
         rise.start = gap_from
         rise.lockout = gap_from + min((gap_to - gap_from) // 2, pull)
 
-    def _measure_climb(self, rise: _Rise) -> None:
-        """Start, height gained and peak upward speed of a rise that has just locked out.
+    def _measure_climb(self, rise: _Rise, at_rest: int) -> None:
+        """Start, height gained and peak upward speed of a rise that locked out, from the
+        sensor's vertical acceleration up to tick ``at_rest``, where it is still again.
 
         The trunk angle is a poor clock for the start: as the bar breaks the floor the knees
         extend first and the trunk even leans a little further. The sensor's climb is not:
-        integrating the vertical acceleration backwards from lockout (at rest there) gives
-        its upward speed, and the bar left the floor where that speed, followed back from
-        its peak, falls to zero. Stopping there keeps the integral short and its drift small.
+        integrating the vertical acceleration backwards from rest gives its upward speed
+        (the trunk is upright a moment before the hips stop, hence rest rather than lockout).
         """
-        assert rise.lockout is not None
+        rise.climb_pending = False
         first = max(
             self._deepest_bend(rise) - self._ticks(self.settings.max_lean_s), rise.bent_since
         )
-        vertical = self.history.features(self.motion_role, first, rise.lockout)[
+        vertical = self.history.features(self.motion_role, first, at_rest)[
             :, Feature.VERTICAL_MPS2
-        ] - self._vertical.error_mps2(self.history.up(self.motion_role, first, rise.lockout))
+        ] - self._vertical.error_mps2(self.history.up(self.motion_role, first, at_rest))
         missing = np.flatnonzero(np.isnan(vertical))
         if missing.size:  # never integrate across a gap
             vertical = vertical[int(missing[-1]) + 1 :]
-        first = rise.lockout - vertical.size + 1
+        first = at_rest - vertical.size + 1
         rise.start = min(max(first, rise.bent_since), rise.crossed)
         if vertical.size < self._ticks(self.settings.min_measured_pull_s):
             return
@@ -380,10 +390,11 @@ class RepDetector:
         walk_until = rise.lockout + self._ticks(s.walking_window_s)
         if not self._is_lift(rise) or self._walked_between(rise.lockout, walk_until):
             return False
-        if not self.set_in_progress:
-            return not rise.peak_speed_mps > s.lone_rep_max_speed_mps
         climb_s = rise.climb_s if rise.climb_s == rise.climb_s else s.unloaded_climb_s
         allowed_ratio = climb_s / s.unloaded_climb_s
+        if not self.set_in_progress:
+            allowed_mps = s.lone_rep_max_speed_mps * min(allowed_ratio, 1.0)
+            return not rise.peak_speed_mps > allowed_mps
         measured = [v for v in self._set_speeds_mps if v == v]
         if not measured:  # no pace to compare with: only the climb's own time tells
             return allowed_ratio >= 1.0
