@@ -60,8 +60,12 @@ class RepSettings:
     #: Seconds the middle 80% of the sensor's climb takes when standing up without the bar.
     #: A final rise (no eccentric after it) is a dropped rep when its peak upward speed, as
     #: a multiple of the median of the set's reps, is at most its own middle-80% climb time
-    #: divided by this: quick and fast is standing up, a slow climb may peak a little faster.
+    #: divided by this, raised to ``climb_time_exponent``: quick and fast is standing up, a
+    #: slow climb may peak a little faster.
     unloaded_climb_s: float = 0.6
+    #: How strongly the climb time loosens or tightens that limit (dimensionless; 0 would
+    #: compare peak speeds alone).
+    climb_time_exponent: float = 0.5
     #: A lone final rise (no other rep in the set) is a rep only when the sensor climbs no
     #: faster than this, in m/s, scaled down by its middle-80% climb time over
     #: ``unloaded_climb_s`` when shorter: standing up unloaded is quicker than a loaded pull.
@@ -391,7 +395,7 @@ class RepDetector:
         if not self._is_lift(rise) or self._walked_between(rise.lockout, walk_until):
             return False
         climb_s = rise.climb_s if rise.climb_s == rise.climb_s else s.unloaded_climb_s
-        allowed_ratio = climb_s / s.unloaded_climb_s
+        allowed_ratio = (climb_s / s.unloaded_climb_s) ** s.climb_time_exponent
         if not self.set_in_progress:
             allowed_mps = s.lone_rep_max_speed_mps * min(allowed_ratio, 1.0)
             return not rise.peak_speed_mps > allowed_mps
