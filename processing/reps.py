@@ -395,7 +395,7 @@ class RepDetector:
         if not self._is_lift(rise) or self._walked_between(rise.lockout, walk_until):
             return False
         climb_s = rise.climb_s if rise.climb_s == rise.climb_s else s.unloaded_climb_s
-        allowed_ratio = (climb_s / s.unloaded_climb_s) ** s.climb_time_exponent
+        allowed_ratio = float((climb_s / s.unloaded_climb_s) ** s.climb_time_exponent)
         if not self.set_in_progress:
             allowed_mps = s.lone_rep_max_speed_mps * min(allowed_ratio, 1.0)
             return not rise.peak_speed_mps > allowed_mps
