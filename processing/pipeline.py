@@ -93,6 +93,11 @@ def mode_for(roles: tuple[str, ...]) -> Mode:
     return "dual" if {"upper", "lower"} <= set(roles) else "single"
 
 
+#: Below this pelvis tilt, in degrees, the hinge is carried through an upper-sensor gap by the
+#: last difference of the two angles rather than their ratio.
+CARRY_RATIO_MIN_DEG = 10.0
+
+
 class Pipeline:
     """Orientation, upright reference, angles, reps, sets and alerts for one session."""
 
@@ -118,7 +123,9 @@ class Pipeline:
         self.sets: list[LiftSet] = []
         self.flexion_events: list[FlexionEvent] = []
         self._set_open = False
-        self._last_lumbar_deg = float("nan")
+        #: Upper and lower angles at the last tick both were seen (deg), for carrying the
+        #: hinge through a gap of the upper sensor.
+        self._last_pair_deg = (float("nan"), float("nan"))
         self._started = False
         self._finished = False
 
@@ -199,9 +206,10 @@ class Pipeline:
                     block.index[later], (hinge[later], pelvis[later], lumbar[later])
                 )
         if self.mode == "dual":
-            self._last_lumbar_deg = float(
-                forward_filled(angles["alert"], self._last_lumbar_deg)[-1]
+            upper_then, lower_then = self._last_seen_pair(
+                angles["hinge"], angles["pelvis"], angles["alert"]
             )
+            self._last_pair_deg = (float(upper_then[-1]), float(lower_then[-1]))
         keep = block.index % self._live_every == 0
         return Update(events, AngleTrace(block.t_s[keep], angles["alert"][keep]))
 
@@ -212,13 +220,21 @@ class Pipeline:
         if self.mode == "dual":
             upper, lower = per_role["upper"], per_role["lower"]
             lumbar = upper - lower
-            # While the upper sensor is silent, the lower one carries the hinge on, offset by
-            # the last lumbar flexion seen so the angle does not jump.
-            offset = np.nan_to_num(forward_filled(lumbar, self._last_lumbar_deg))
-            hinge = np.where(np.isnan(upper), lower + offset, upper)
+            upper_then, lower_then = self._last_seen_pair(upper, lower, lumbar)
+            carried = carried_hinge_deg(lower, upper_then, lower_then)
+            hinge = np.where(np.isnan(upper), carried, upper)
             return {"hinge": hinge, "alert": lumbar, "pelvis": lower}
         only = per_role[self.roles[0]]
         return {"hinge": only, "alert": only, "pelvis": np.full(len(block), np.nan)}
+
+    def _last_seen_pair(
+        self, upper: FloatArray, lower: FloatArray, lumbar: FloatArray
+    ) -> tuple[FloatArray, FloatArray]:
+        """Per tick, the upper and lower angles at the latest tick (up to it) with both seen."""
+        both = ~np.isnan(lumbar)
+        upper_then = forward_filled(np.where(both, upper, np.nan), self._last_pair_deg[0])
+        lower_then = forward_filled(np.where(both, lower, np.nan), self._last_pair_deg[1])
+        return upper_then, lower_then
 
     def _stored_angles(
         self, angles: dict[str, FloatArray]
@@ -363,6 +379,24 @@ class Pipeline:
             return Event("flexion_alert", change.t_s, data)
         self.flexion_events.append(change.ended)
         return Event("flexion_clear", change.t_s, change.ended.to_dict())
+
+
+def carried_hinge_deg(
+    lower_deg: FloatArray, upper_then_deg: FloatArray, lower_then_deg: FloatArray
+) -> FloatArray:
+    """The upper angle estimated from the lower one while the upper sensor is silent.
+
+    The lumbar spine flexes roughly in proportion to the pelvis tilt during a hinge, so the
+    last seen ratio of the two carries over (the hinge neither jumps when the gap begins nor
+    stays bent at lockout); near upright, where the ratio means nothing, the last difference
+    does. With nothing seen yet, the lower angle alone.
+    """
+    tilted = np.abs(lower_then_deg) > CARRY_RATIO_MIN_DEG
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scaled = lower_deg * upper_then_deg / lower_then_deg
+    shifted = lower_deg + (upper_then_deg - lower_then_deg)
+    carried = np.where(tilted, scaled, shifted)
+    return np.where(np.isnan(carried), lower_deg, carried)
 
 
 def forward_filled(values: FloatArray, before: float) -> FloatArray:

@@ -37,6 +37,9 @@ class RepSettings:
     down_deg: float = 30.0
     #: Below this inclination, in degrees, the lifter is upright again.
     up_deg: float = 15.0
+    #: A trunk that comes no closer to upright than this, in degrees, stopped short of a
+    #: lockout (a set-up abandoned halfway up); lockouts reach within a few degrees of 0.
+    lockout_max_deg: float = 8.0
     #: Inclination speed, in degrees per second, below which the trunk counts as not moving
     #: (start of the concentric, lockout, bottom of the eccentric).
     still_speed_dps: float = 10.0
@@ -358,7 +361,19 @@ class RepDetector:
         s = self.settings
         min_rise_m = s.min_mid_set_rise_m if mid_set else s.min_lift_rise_m
         lifted = self._lifted(rise.climb_m, rise.peak_speed_mps, min_rise_m)
-        return lifted and not self._ended_seated(rise)
+        return lifted and self._reached_upright(rise) and not self._ended_seated(rise)
+
+    def _reached_upright(self, rise: _Rise) -> bool:
+        """Whether the trunk came up all the way: lockout is upright, and a set-up abandoned
+        halfway up straightens less (unknown after a gap: yes)."""
+        assert rise.lockout is not None
+        if rise.lockout < rise.crossed:
+            return True  # locked out unseen, in a gap
+        last = rise.lockout + self._ticks(self.settings.lockout_settle_s)
+        hinge_deg = self.history.hinge_deg(rise.crossed, last)
+        if np.isnan(hinge_deg).all():
+            return True
+        return bool(np.nanmin(hinge_deg) <= self.settings.lockout_max_deg)
 
     def _ended_seated(self, rise: _Rise) -> bool:
         """Whether the trunk came up slumped as on a bench, pelvis tilted back under a flexed
