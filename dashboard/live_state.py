@@ -141,7 +141,7 @@ class LifterState:
             sensors=_sensors(self.status, ordered),
             session_id=self.session_id,
             mode=_first(ordered, "session_start", "mode"),
-            threshold_deg=_finite(_first(ordered, "session_start", "threshold_deg")),
+            threshold_deg=_finite(_threshold_deg(ordered)),
             set_number=counts[0],
             rep_in_set=counts[1],
             total_reps=counts[2],
@@ -181,6 +181,12 @@ def _counts(events: list[dict[str, Any]]) -> tuple[int, int, int]:
     set_number = max(sets, default=0)
     in_set = [int(e["rep"]) for e in reps if int(e["set"]) == set_number]
     return set_number, max(in_set, default=0), len(reps)
+
+
+def _threshold_deg(events: list[dict[str, Any]]) -> Any:
+    """The threshold in force: the reference reps' once set, else the session's."""
+    kinds = ("session_start", "threshold")
+    return next((e["threshold_deg"] for e in reversed(events) if e["type"] in kinds), None)
 
 
 def _first(events: list[dict[str, Any]], kind: str, key: str) -> Any:

@@ -6,7 +6,7 @@ arrives after the rep is over is useless (feedback changes a movement only withi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from processing.events import FlexionEvent
 
@@ -21,6 +21,26 @@ class AlertSettings:
     #: The alert clears only once the angle is this far below the threshold, in degrees, so
     #: sensor noise around the threshold does not make it chatter.
     hysteresis_deg: float = 3.0
+
+
+#: Reference reps by default: enough for a median, few enough to be the first set's.
+REFERENCE_REPS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceSettings:
+    """An alert threshold relative to the lifter's own reference reps.
+
+    One sensor cannot tell a neutral hip hinge from a rounded back, but it can tell this rep
+    from the lifter's usual one: the first reps of a session, lifted with the form the lifter
+    trusts, set the reference.
+    """
+
+    #: Alert this many degrees above the median peak angle of the reference reps; None keeps
+    #: the absolute threshold all session.
+    above_deg: float | None = None
+    #: How many of the session's first reps (with a measured peak) are the reference.
+    reps: int = REFERENCE_REPS
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +61,10 @@ class FlexionAlerter:
         self.active = False
         self._start_s = 0.0
         self._peak_deg = 0.0
+
+    def set_threshold(self, threshold_deg: float) -> None:
+        """Alert at a new threshold from the next tick on (hysteresis unchanged)."""
+        self.settings = replace(self.settings, threshold_deg=threshold_deg)
 
     def step(self, t_s: float, angle_deg: float, allowed: bool) -> AlertChange | None:
         """Advance one tick; ``allowed`` is False where an alert would be meaningless."""

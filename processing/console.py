@@ -23,7 +23,15 @@ from processing.service import LifterUpdate, Service
 
 _REFRESH_HZ = 4
 #: Events that get a line of their own when the output is not a terminal.
-_LOGGED_EVENTS = ("session_start", "calibrated", "rep", "flexion_alert", "set_end", "session_end")
+_LOGGED_EVENTS = (
+    "session_start",
+    "calibrated",
+    "threshold",
+    "rep",
+    "flexion_alert",
+    "set_end",
+    "session_end",
+)
 
 
 @dataclass
@@ -46,6 +54,8 @@ class LifterView:
         kind = event["type"]
         if kind == "session_start":
             self.mode, self.threshold_deg = event["mode"], event["threshold_deg"]
+        elif kind == "threshold":
+            self.threshold_deg = event["threshold_deg"]
         elif kind == "set_start":
             self.set_number, self.reps_in_set = event["set"], 0
         elif kind == "rep":

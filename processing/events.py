@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 EventType = Literal[
     "session_start",
     "calibrated",
+    "threshold",
     "set_start",
     "rep",
     "flexion_alert",

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from processing.alerts import AlertChange, AlertSettings, FlexionAlerter
+from processing.alerts import AlertChange, AlertSettings, FlexionAlerter, ReferenceSettings
 from processing.angles import mean_direction
 from processing.events import AngleTrace, Event, EventType, FlexionEvent, LiftSet, Mode, Rep
 from processing.history import TickHistory
@@ -39,8 +39,10 @@ DEFAULT_THRESHOLD_DEG: dict[Mode, float] = {"dual": 30.0, "single": 60.0}
 class PipelineConfig:
     """Every setting of the pipeline, grouped by stage."""
 
-    #: Alert threshold in degrees; None picks ``DEFAULT_THRESHOLD_DEG`` for the mode.
+    #: Alert threshold in degrees; None picks ``DEFAULT_THRESHOLD_DEG`` for the mode. It
+    #: holds until the reference reps (``reference``) set a relative one, if asked to.
     threshold_deg: float | None = None
+    reference: ReferenceSettings = field(default_factory=ReferenceSettings)
     orientation: OrientationSettings = field(default_factory=OrientationSettings)
     ticks: TickSettings = field(default_factory=TickSettings)
     posture: PostureSettings = field(default_factory=PostureSettings)
@@ -119,6 +121,7 @@ class Pipeline:
         self._walking = WalkingPosture(self.config.walking, self.roles, rate_hz)
         self._detector = RepDetector(self.config.reps, rate_hz, self._history, self._motion_role)
         self._alerter = FlexionAlerter(AlertSettings(self.threshold_deg))
+        self._reference_peak_deg: float | None = None
         self._live_every = max(round(rate_hz / self.config.live_rate_hz), 1)
         self.sets: list[LiftSet] = []
         self.flexion_events: list[FlexionEvent] = []
@@ -329,7 +332,27 @@ class Pipeline:
         current.reps.append(rep)
         data = {"set": len(self.sets), "rep": len(current.reps), **rep.to_dict()}
         events.append(Event("rep", rep.end, data))
+        events.extend(self._adopt_reference_threshold(rep.end))
         return events
+
+    def _adopt_reference_threshold(self, t_s: float) -> list[Event]:
+        """Once the reference reps are in, alert relative to their usual peak angle."""
+        reference = self.config.reference
+        if reference.above_deg is None or self._reference_peak_deg is not None:
+            return []
+        peaks = [r.peak_flexion_deg for s in self.sets for r in s.reps]
+        measured = [p for p in peaks if p == p][: reference.reps]
+        if len(measured) < reference.reps:
+            return []
+        self._reference_peak_deg = float(np.median(measured))
+        self.threshold_deg = self._reference_peak_deg + reference.above_deg
+        self._alerter.set_threshold(self.threshold_deg)
+        data = {
+            "threshold_deg": round(self.threshold_deg, 2),
+            "reference_peak_deg": round(self._reference_peak_deg, 2),
+            "reference_reps": reference.reps,
+        }
+        return [Event("threshold", t_s, data)]
 
     def _measure(self, ticks: RepTicks) -> Rep:
         """Peak angle and time above threshold of a rep, with the current upright reference."""

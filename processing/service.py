@@ -14,10 +14,11 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncGenerator, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, cast
 
+from processing.alerts import ReferenceSettings
 from processing.backlog import Backlog, coalesce
 from processing.broker import ensure_broker
 from processing.events import AngleTrace
@@ -46,6 +47,7 @@ class LifterSpec:
     name: str
     sources: tuple[str, ...]
     threshold_deg: float | None = None
+    reference: ReferenceSettings = field(default_factory=ReferenceSettings)
 
     def __post_init__(self) -> None:
         validate_lifter(self.name)
@@ -117,7 +119,8 @@ class LifterSession:
         self.publisher = publisher
         self.store = store
         self.observers = observers
-        self.pipeline = Pipeline(source.roles, PipelineConfig(threshold_deg=spec.threshold_deg))
+        config = PipelineConfig(threshold_deg=spec.threshold_deg, reference=spec.reference)
+        self.pipeline = Pipeline(source.roles, config)
         self.session_id = new_session_id()
         self.sensors: dict[str, bool] = {}
         self._stamper = EventStamper(self.session_id)

@@ -168,6 +168,13 @@ def _on_session_start(db: sqlite3.Connection, session_id: str, e: Mapping[str, A
     )
 
 
+def _on_threshold(db: sqlite3.Connection, session_id: str, e: Mapping[str, Any]) -> None:
+    """The reference reps set the threshold the rest of the session is judged by."""
+    db.execute(
+        "UPDATE sessions SET threshold_deg = ? WHERE id = ?", (e["threshold_deg"], session_id)
+    )
+
+
 def _on_session_end(db: sqlite3.Connection, session_id: str, e: Mapping[str, Any]) -> None:
     """A session without an end time was cut short (killed service)."""
     db.execute("UPDATE sessions SET ended_ms = ? WHERE id = ?", (e["ts"], session_id))
@@ -210,6 +217,7 @@ def _on_rep(db: sqlite3.Connection, session_id: str, e: Mapping[str, Any]) -> No
 
 _EVENT_EFFECTS: dict[str, Callable[[sqlite3.Connection, str, Mapping[str, Any]], None]] = {
     "session_start": _on_session_start,
+    "threshold": _on_threshold,
     "session_end": _on_session_end,
     "set_start": _on_set_start,
     "set_end": _on_set_end,

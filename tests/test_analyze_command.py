@@ -46,6 +46,20 @@ def test_threshold_option_changes_the_alerts() -> None:
     assert not any(r["flexion_alert"] for s in high["sets"] for r in s["reps"])
 
 
+def test_above_reference_alerts_relative_to_the_first_reps() -> None:
+    single = FIXTURE.with_name("single_upper_fatigue.csv.gz")
+    done = analyze(str(single), "--json", "--above-reference", "5", "--reference-reps", "3")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    reps = [r for s in result["sets"] for r in s["reps"]]
+    first_peaks = sorted(r["peak_flexion_deg"] for r in reps[:3])
+    assert result["threshold_deg"] == pytest.approx(first_peaks[1] + 5.0, abs=0.01)
+    for rep in reps[3:]:
+        assert rep["flexion_alert"] == (rep["peak_flexion_deg"] > result["threshold_deg"])
+    refused = analyze(str(single), "--above-reference", "5", "--reference-reps", "0")
+    assert refused.returncode == 2 and "at least 1" in refused.stderr
+
+
 def test_table_output_names_mode_and_sets() -> None:
     done = analyze(str(FIXTURE))
     assert done.returncode == 0

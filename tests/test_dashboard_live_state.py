@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from dashboard.live_state import LifterState, LiveView
+from processing.alerts import ReferenceSettings
 from processing.commands.replay import replay_url
 from processing.service import LifterSpec, Service, ServiceConfig
 from processing.store import SessionStore
@@ -76,3 +77,20 @@ def test_stragglers_of_an_older_session_are_ignored_and_a_newer_one_resets(
     state.apply_event({**events[0], "session_id": newer_id})
     view = state.view(0.0, 0.0)
     assert (view.session_id, view.total_reps, view.mode) == (newer_id, 0, events[0]["mode"])
+
+
+def test_the_threshold_set_by_reference_reps_reaches_the_view_and_the_store(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "sessions.sqlite3"
+    reference = ReferenceSettings(above_deg=4.0, reps=2)
+    spec = LifterSpec("alice", (replay_url(FIXTURE, "max"),), reference=reference)
+    asyncio.run(Service(ServiceConfig((spec,), db_path=db)).run())
+    with SessionStore(db) as store:
+        (summary,) = store.list_sessions()
+        session_events = [event.payload for event in store.get_session(summary.id).events]
+    (threshold,) = [e for e in session_events if e["type"] == "threshold"]
+    start = next(e for e in session_events if e["type"] == "session_start")
+    assert threshold["threshold_deg"] != start["threshold_deg"]
+    assert summary.threshold_deg == threshold["threshold_deg"]
+    assert folded(session_events).threshold_deg == threshold["threshold_deg"]

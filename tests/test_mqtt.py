@@ -33,6 +33,11 @@ EVERY_EVENT = [
     ),
     Event("sensor_connected", 0.0, {"role": "upper", "address": "C0:FF:EE:00:00:01"}),
     Event("calibrated", 3.2, {"source": "stance", "start": 0.2}),
+    Event(
+        "threshold",
+        20.0,
+        {"threshold_deg": 41.5, "reference_peak_deg": 33.5, "reference_reps": 3},
+    ),
     Event("flexion_alert", 5.1, {"angle_deg": 31.2, "threshold_deg": 30.0, "set": 1, "rep": 1}),
     Event("flexion_clear", 5.6, {"peak_deg": 34.0, "start": 5.1, "end": 5.6}),
     Event("set_start", 4.0, {"set": 1}),

@@ -3,21 +3,25 @@ slumping on a bench, a slow sensor rate. Truth comes from the simulator's body m
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy.optimize import brentq
 
+from processing.alerts import ReferenceSettings
 from processing.analysis import analyze_recording
 from processing.motion import central_climb
 from processing.pipeline import (
     AnalysisResult,
+    Pipeline,
     PipelineConfig,
     carried_hinge_deg,
     forward_filled,
 )
-from sensor.recording import read_recording, read_truth
+from processing.ticks import TickSettings
+from sensor.recording import iter_batches, read_recording, read_truth
 from sensor.simulate import Gap, SensorSpec, SessionSpec, SetSpec, simulate_session
 
 DUAL = {"upper": SensorSpec(), "lower": SensorSpec()}
@@ -143,3 +147,22 @@ def test_the_hinge_is_carried_through_an_upper_gap_in_proportion_to_the_pelvis()
 def test_forward_filled_repeats_the_last_value_seen() -> None:
     values = np.array([np.nan, 1.0, np.nan, np.nan, 4.0, np.nan])
     assert forward_filled(values, 9.0).tolist() == [9.0, 1.0, 1.0, 1.0, 4.0, 4.0]
+
+
+def test_alerts_follow_the_reference_reps_once_they_are_in() -> None:
+    recording = read_recording(FIXTURES / "single_upper_fatigue.csv.gz")
+    reference = ReferenceSettings(above_deg=5.0, reps=3)
+    config = PipelineConfig(reference=reference, ticks=TickSettings(max_lag_s=math.inf))
+    pipeline = Pipeline(recording.roles, config)
+    events = [e for b in iter_batches(recording, 1.0) for e in pipeline.feed(b).events]
+    events += pipeline.finish().events
+    reps = [e for e in events if e.type == "rep"]
+    (threshold,) = [e for e in events if e.type == "threshold"]
+    assert threshold.t == reps[2].t  # set as the third rep ends
+    first_peaks = [r.data["peak_flexion_deg"] for r in reps[:3]]
+    assert threshold.data["reference_peak_deg"] == pytest.approx(np.median(first_peaks), abs=0.01)
+    new_deg = threshold.data["threshold_deg"]
+    later = [e for e in events if e.type == "flexion_alert" and e.t > threshold.t]
+    assert later
+    assert all(e.data["threshold_deg"] == pytest.approx(new_deg, abs=0.01) for e in later)
+    assert all(e.data["angle_deg"] > new_deg - 0.01 for e in later)

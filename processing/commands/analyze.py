@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from processing.commands.threshold_options import add_threshold_options, reference_settings
 from processing.report import progress_reporter
 
 
@@ -20,12 +21,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("file", help="recording (NAME.csv or NAME.csv.gz)")
     parser.add_argument("--json", action="store_true", help="print contract-2 JSON")
-    parser.add_argument(
-        "--threshold",
-        type=float,
-        metavar="DEG",
-        help="alert threshold in degrees (default: 30 with two sensors, 60 with one)",
-    )
+    add_threshold_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -42,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     except (RecordingFormatError, OSError) as exc:
         print(f"backspotter analyze: {exc}", file=sys.stderr)
         return 2
-    config = PipelineConfig(threshold_deg=args.threshold)
+    config = PipelineConfig(threshold_deg=args.threshold, reference=reference_settings(args))
     with progress_reporter(recording.duration_s, "Analyzing") as progress:
         result = analyze_recording(recording, config, progress)
     if args.json:

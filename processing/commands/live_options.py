@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from processing.commands.threshold_options import add_threshold_options, reference_settings
+
 if TYPE_CHECKING:
     from processing.service import ServiceConfig
 
@@ -17,7 +19,8 @@ DEFAULT_LIFTER = "default"
 
 
 def add_output_options(parser: argparse.ArgumentParser) -> None:
-    """``--mqtt``, ``--no-mqtt``, ``--no-embedded-broker``, ``--db``, ``--threshold``, ``--cue``."""
+    """``--mqtt``, ``--no-mqtt``, ``--no-embedded-broker``, ``--db``, the threshold options,
+    ``--cue``."""
     parser.add_argument(
         "--mqtt",
         metavar="URL",
@@ -34,12 +37,7 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db", type=Path, metavar="PATH", help="session store (default: in the user data dir)"
     )
-    parser.add_argument(
-        "--threshold",
-        type=float,
-        metavar="DEG",
-        help="alert threshold in degrees (default: 30 with two sensors, 60 with one)",
-    )
+    add_threshold_options(parser)
     parser.add_argument(
         "--cue",
         choices=("off", "bell", "tone"),
@@ -61,7 +59,10 @@ def serve(args: argparse.Namespace, lifters: list[tuple[str, tuple[str, ...]]], 
     db_path = args.db or default_db_path()
     try:
         config = ServiceConfig(
-            tuple(LifterSpec(name, urls, args.threshold) for name, urls in lifters),
+            tuple(
+                LifterSpec(name, urls, args.threshold, reference_settings(args))
+                for name, urls in lifters
+            ),
             mqtt_url=None if args.no_mqtt else BrokerURL.parse(args.mqtt),
             db_path=db_path,
             outbox_path=outbox_path_for(db_path),
