@@ -156,6 +156,8 @@ class RepDetector:
         self._recent = [float("nan")] * 4
         self._gap_from: int | None = None
         self._bend_gap: tuple[int, int] | None = None
+        self._pulling_into_gap = False
+        self._last_rest = -(10**9)
         self._set_bent_ticks: list[int] = []
         self._set_lockouts: list[int] = []
         self._vertical = VerticalCalibration()
@@ -172,6 +174,8 @@ class RepDetector:
         sensor has been still.
         """
         self._track_vertical_bias(i, still_ticks)
+        if still_ticks:
+            self._last_rest = i
         self._recent = [*self._recent[1:], hinge_deg]
         speed_dps = (self._recent[3] - self._recent[0]) * self.rate_hz / 3.0
         reps: list[RepTicks] = []
@@ -257,13 +261,30 @@ class RepDetector:
         known = self._bend_gap
         if known is None or gap_to - gap_from > known[1] - known[0]:
             self._bend_gap = (gap_from, gap_to)
+            self._pulling_into_gap = self._climbing_at(gap_from - 1)
+
+    def _climbing_at(self, last: int) -> bool:
+        """Whether the sensor was climbing at a pull's pace at tick ``last``: its vertical
+        acceleration integrated forward from the lifter's last rest (bent at the bottom
+        between reps, or at the last lockout) within a pull's length."""
+        first = self._last_rest
+        if not 0 < last - first <= self._ticks(self.settings.max_concentric_s):
+            return False
+        up = self.history.up(self.motion_role, first, last)
+        vertical = self.history.features(self.motion_role, first, last)[:, Feature.VERTICAL_MPS2]
+        corrected = vertical - self._vertical.error_mps2(up)
+        if np.isnan(corrected).any():
+            return False
+        speed_mps = float(corrected[1:].sum()) / self.rate_hz
+        return speed_mps > self.settings.min_pull_speed_mps
 
     def _count_rep_hidden_in_gap(self, i: int, reps: list[RepTicks]) -> None:
         """Count a rep whose rise and lowering a data gap hid, as the trunk comes up at ``i``.
 
-        The lifter was bent on both sides of the gap, and either came out of it on the way
-        back down from near upright, or stayed bent for far longer than between the set's
-        other reps: up and down again in the gap, a rep went unseen.
+        The lifter was bent on both sides of the gap, and either went into it pulling (the
+        sensor climbing) and came out of it not, or came out of it on the way back down from
+        near upright, or stayed bent for far longer than between the set's other reps: up
+        and down again in the gap, a rep went unseen.
         """
         gap = self._bend_gap
         if gap is None or gap[1] == i:
@@ -271,7 +292,9 @@ class RepDetector:
         gap_from, gap_to = gap
         if gap_to - gap_from < self._ticks(self.settings.typical_concentric_s):
             return
-        if not (self._going_back_down(gap_to, i) or self._bent_too_long(i, gap_from, gap_to)):
+        pull_vanished = self._pulling_into_gap and not self._coming_up(gap_to, i)
+        seen_again_down = pull_vanished or self._going_back_down(gap_to, i)
+        if not (seen_again_down or self._bent_too_long(i, gap_from, gap_to)):
             return
         hidden = _Rise(bent_since=self._bent_since, crossed=gap_from, start=gap_from)
         hidden.lockout = (gap_from + gap_to) // 2
