@@ -156,7 +156,8 @@ class RepDetector:
         self._recent = [float("nan")] * 4
         self._gap_from: int | None = None
         self._bend_gap: tuple[int, int] | None = None
-        self._pulling_into_gap = False
+        self._pulling_into_gap = False  # ... the longest gap of the current bend
+        self._pulling_at_gap = False  # whether the sensor climbed as the current gap began
         self._last_rest = -(10**9)
         self._set_bent_ticks: list[int] = []
         self._set_lockouts: list[int] = []
@@ -182,6 +183,7 @@ class RepDetector:
         if hinge_deg != hinge_deg:  # NaN: no data for this tick
             if self._gap_from is None:
                 self._gap_from = i
+                self._pulling_at_gap = self._climbing_at(i - 1)
                 self._end_eccentric(i - 1, reps)
             return reps, self._set_timed_out(i)
         gap_from, self._gap_from = self._gap_from, None
@@ -261,7 +263,7 @@ class RepDetector:
         known = self._bend_gap
         if known is None or gap_to - gap_from > known[1] - known[0]:
             self._bend_gap = (gap_from, gap_to)
-            self._pulling_into_gap = self._climbing_at(gap_from - 1)
+            self._pulling_into_gap = self._pulling_at_gap
 
     def _climbing_at(self, last: int) -> bool:
         """Whether the sensor was climbing at a pull's pace at tick ``last``: its vertical

@@ -166,3 +166,14 @@ def test_alerts_follow_the_reference_reps_once_they_are_in() -> None:
     assert later
     assert all(e.data["threshold_deg"] == pytest.approx(new_deg, abs=0.01) for e in later)
     assert all(e.data["angle_deg"] > new_deg - 0.01 for e in later)
+
+
+@pytest.mark.parametrize("seed", range(30, 36))
+def test_a_rep_hidden_by_a_gap_next_to_the_first_rep_is_counted(seed: int) -> None:
+    # The gap swallows the second rep from early in its pull to after its lowering: with
+    # one rep before it there is no usual bend to compare with, only the climb going in.
+    sets = (SetSpec(reps=3, sit_before=False),)
+    spec = SessionSpec(seed=seed, sensors=DUAL, sets=sets, gaps=(Gap(2.8, in_set=0),))
+    result, truth = analyzed(spec)
+    detected, true = counts(result, truth)
+    assert detected == true == [3]
