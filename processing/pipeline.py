@@ -219,7 +219,11 @@ class Pipeline:
     def _angles(self, block: TickBlock) -> dict[str, FloatArray]:
         """Hinge angle (for rep detection), alert angle and pelvis angle (NaN with one
         sensor) for a block."""
-        per_role = {r: self._postures[r].angle_deg(block.up[r]) for r in self.roles}
+        return self._angles_of(block.up)
+
+    def _angles_of(self, up: dict[str, FloatArray]) -> dict[str, FloatArray]:
+        """The angles of consecutive ticks, from every sensor's up vectors."""
+        per_role = {r: self._postures[r].angle_deg(up[r]) for r in self.roles}
         if self.mode == "dual":
             upper, lower = per_role["upper"], per_role["lower"]
             lumbar = upper - lower
@@ -228,7 +232,7 @@ class Pipeline:
             hinge = np.where(np.isnan(upper), carried, upper)
             return {"hinge": hinge, "alert": lumbar, "pelvis": lower}
         only = per_role[self.roles[0]]
-        return {"hinge": only, "alert": only, "pelvis": np.full(len(block), np.nan)}
+        return {"hinge": only, "alert": only, "pelvis": np.full(only.shape, np.nan)}
 
     def _last_seen_pair(
         self, upper: FloatArray, lower: FloatArray, lumbar: FloatArray
@@ -294,11 +298,32 @@ class Pipeline:
             return False
         for role, posture in self._postures.items():
             posture.set_upright(still_up[role])
+        first_reference = self._calibrator.source is None
         self._calibrator.source = source
         if source == "stance":
             start_s = first / self._rate_hz
             out.append(Event("calibrated", t_s, {"source": "stance", "start": start_s}))
+        if first_reference:
+            self._replay_before_reference(i, out)
         return True
+
+    def _replay_before_reference(self, i: int, out: list[Event]) -> None:
+        """Run a fresh detector over the kept past once the first upright reference exists,
+        so reps lifted before it (no stance, no still moment yet) are counted, late."""
+        first = max(self._history.newest - self._history.capacity + 1, 0)
+        if first >= i:
+            return
+        past = np.arange(first, i)
+        angles = self._angles_of({r: self._history.up(r, first, i - 1) for r in self.roles})
+        self._history.set_angles(past, self._stored_angles(angles))
+        self._detector = self._detector.restarted()
+        for tick, hinge_deg in zip(past.tolist(), angles["hinge"].tolist(), strict=True):
+            reps, set_ended = self._detector.step(tick, hinge_deg, 0)
+            for rep_ticks in reps:
+                self._calibrate_on_lockout(rep_ticks, out)
+                out.extend(self._add_rep(rep_ticks))
+            if set_ended:
+                out.extend(self._close_set(tick / self._rate_hz))
 
     def _calibrate_on_lockout(self, rep: RepTicks, out: list[Event]) -> None:
         """Let lockout postures refine or overrule the upright reference."""

@@ -163,6 +163,12 @@ class RepDetector:
         self._set_lockouts: list[int] = []
         self._vertical = VerticalCalibration()
 
+    def restarted(self) -> RepDetector:
+        """A detector with nothing in progress that keeps what it learnt of the accelerometer."""
+        fresh = RepDetector(self.settings, self.rate_hz, self.history, self.motion_role)
+        fresh._vertical = self._vertical
+        return fresh
+
     @property
     def set_in_progress(self) -> bool:
         """Whether reps have been counted in a set that has not yet been closed."""

@@ -177,3 +177,18 @@ def test_a_rep_hidden_by_a_gap_next_to_the_first_rep_is_counted(seed: int) -> No
     result, truth = analyzed(spec)
     detected, true = counts(result, truth)
     assert detected == true == [3]
+
+
+@pytest.mark.parametrize("seed", [0, 11, 39])
+def test_reps_lifted_before_any_upright_reference_are_counted_once_there_is_one(
+    seed: int,
+) -> None:
+    # Without a stance, these lifters stand still for the first time only after their first
+    # rep: the pipeline learns which way is upright after the rep was lifted.
+    sets = (SetSpec(reps=3, sit_before=False, ending="drop"), SetSpec(reps=2, sit_before=False))
+    spec = SessionSpec(seed=seed, sensors=DUAL, sets=sets, include_calibration=False)
+    result, truth = analyzed(spec)
+    found = [r.lockout for s in result.sets for r in s.reps]
+    true = [r["lockout"] for s in truth["sets"] for r in s["reps"]]
+    assert [len(s.reps) for s in result.sets] == [3, 2]
+    assert np.max(np.abs(np.subtract(found, true))) < 0.75
