@@ -156,8 +156,9 @@ class WalkingSettings:
     #: A still period further than this from the walking posture, in degrees, is no stance
     #: (the lifter is bent over the bar, gripping it).
     stance_tolerance_deg: float = 20.0
-    #: Walking needed before its posture is trusted, in s.
-    min_walking_s: float = 1.0
+    #: Walking needed before its posture is trusted, in s: picking a plate up off the floor
+    #: jolts the sensor like footfalls do, and a second of that is no upright witness.
+    min_walking_s: float = 3.0
 
 
 class WalkingPosture:
