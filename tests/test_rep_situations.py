@@ -22,7 +22,7 @@ from processing.pipeline import (
 )
 from processing.ticks import TickSettings
 from sensor.recording import iter_batches, read_recording, read_truth
-from sensor.simulate import Gap, SensorSpec, SessionSpec, SetSpec, simulate_session
+from sensor.simulate import Gap, SensorSpec, SessionSpec, SetSpec, random_spec, simulate_session
 
 DUAL = {"upper": SensorSpec(), "lower": SensorSpec()}
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -192,3 +192,16 @@ def test_reps_lifted_before_any_upright_reference_are_counted_once_there_is_one(
     true = [r["lockout"] for s in truth["sets"] for r in s["reps"]]
     assert [len(s.reps) for s in result.sets] == [3, 2]
     assert np.max(np.abs(np.subtract(found, true))) < 0.75
+
+
+def test_a_plate_picked_up_after_a_few_steps_is_not_taken_for_upright() -> None:
+    # This session has no stance: the lifter takes a few steps, then lifts plates off the
+    # floor, which jolts the sensors like footfalls; a second of that once vouched for the
+    # bent posture over a plate as upright and every set was lost.
+    session = simulate_session(random_spec(200015))
+    kinds = [a["kind"] for a in session.truth["activities"][:3]]
+    assert kinds == ["walk", "plates", "walk"] and session.truth["calibration"] is None
+    config = PipelineConfig(threshold_deg=session.truth["threshold_deg"])
+    result = analyze_recording(session.recording, config)
+    detected, true = counts(result, session.truth)
+    assert detected == true
