@@ -34,7 +34,7 @@ class RepSettings:
     """Thresholds of the rep detector; angles are hinge (trunk) inclination from upright."""
 
     #: Above this inclination, in degrees, the lifter is bent over (at or near the bar).
-    down_deg: float = 30.0
+    down_deg: float = 25.0
     #: Below this inclination, in degrees, the lifter is upright again.
     up_deg: float = 15.0
     #: A trunk that comes no closer to upright than this, in degrees, stopped short of a
@@ -48,8 +48,11 @@ class RepSettings:
     #: A rise is a lift only if the sensor climbs at least this far, in m, from its lowest
     #: point to lockout (sitting down straightens the trunk while the sensor sinks).
     min_lift_rise_m: float = 0.15
-    #: ...and at some moment faster than this, in m/s (grinders included).
+    #: ...and at some moment faster than this, in m/s (grinders included), ...
     min_pull_speed_mps: float = 0.15
+    #: ...or this, in m/s, with a sacrum sensor, whose posture tells sitting apart anyway
+    #: (the slowest grinders).
+    min_watched_pull_speed_mps: float = 0.10
     #: Pelvis tilt, in degrees (negative: tilted back), below which a trunk that comes up
     #: with the lumbar spine flexed by more than ``seated_lumbar_deg`` ends slumped on a
     #: bench rather than standing at lockout (two sensors only).
@@ -370,7 +373,10 @@ class RepDetector:
         peak_speed_mps = float(speed_mps[start:].max())
         cut_short = missing.size > 0 and start == 0
         rise.start = first + start
-        if cut_short and not self._lifted(climb_m, peak_speed_mps, self.settings.min_lift_rise_m):
+        s = self.settings
+        if cut_short and not self._lifted(
+            climb_m, peak_speed_mps, s.min_lift_rise_m, s.min_pull_speed_mps
+        ):
             return  # a gap hid where the pull began: what is left proves nothing either way
         rise.climb_m, rise.peak_speed_mps = climb_m, peak_speed_mps
         marks = central_climb(height_m[start:])
@@ -391,8 +397,14 @@ class RepDetector:
         """
         s = self.settings
         min_rise_m = s.min_mid_set_rise_m if mid_set else s.min_lift_rise_m
-        lifted = self._lifted(rise.climb_m, rise.peak_speed_mps, min_rise_m)
-        return lifted and self._reached_upright(rise) and not self._ended_seated(rise)
+        pelvis_deg, lumbar_deg = self._posture_at_lockout(rise)
+        if pelvis_deg == pelvis_deg:  # a sacrum sensor tells sitting apart: slower is fine
+            min_speed_mps = s.min_watched_pull_speed_mps
+            seated = pelvis_deg < s.seated_pelvis_deg and not lumbar_deg <= s.seated_lumbar_deg
+        else:
+            min_speed_mps, seated = s.min_pull_speed_mps, False
+        lifted = self._lifted(rise.climb_m, rise.peak_speed_mps, min_rise_m, min_speed_mps)
+        return lifted and self._reached_upright(rise) and not seated
 
     def _reached_upright(self, rise: _Rise) -> bool:
         """Whether the trunk came up all the way: lockout is upright, and a set-up abandoned
@@ -406,21 +418,21 @@ class RepDetector:
             return True
         return bool(np.nanmin(hinge_deg) <= self.settings.lockout_max_deg)
 
-    def _ended_seated(self, rise: _Rise) -> bool:
-        """Whether the trunk came up slumped as on a bench, pelvis tilted back under a flexed
-        lumbar spine (known only with a sensor on the sacrum); a lockout stands straight."""
+    def _posture_at_lockout(self, rise: _Rise) -> tuple[float, float]:
+        """Mean pelvis tilt and lumbar flexion just after lockout (NaN without a sacrum
+        sensor, or unseen): slumped on a bench, the pelvis tilts back under a flexed lumbar
+        spine; a lockout stands straight."""
         assert rise.lockout is not None
-        s = self.settings
-        last = rise.lockout + self._ticks(s.lockout_settle_s)
-        pelvis_deg = self.history.pelvis_deg(rise.lockout, last)
-        lumbar_deg = self.history.lumbar_deg(rise.lockout, last)
-        if np.isnan(pelvis_deg).all() or not np.nanmean(pelvis_deg) < s.seated_pelvis_deg:
-            return False
-        return bool(np.isnan(lumbar_deg).all() or np.nanmean(lumbar_deg) > s.seated_lumbar_deg)
+        last = rise.lockout + self._ticks(self.settings.lockout_settle_s)
+        return _mean_or_nan(self.history.pelvis_deg(rise.lockout, last)), _mean_or_nan(
+            self.history.lumbar_deg(rise.lockout, last)
+        )
 
-    def _lifted(self, climb_m: float, peak_speed_mps: float, min_rise_m: float) -> bool:
+    def _lifted(
+        self, climb_m: float, peak_speed_mps: float, min_rise_m: float, min_speed_mps: float
+    ) -> bool:
         """Whether a climb (NaN: unknown, so yes) is high and fast enough for a pull."""
-        return not (climb_m < min_rise_m or peak_speed_mps < self.settings.min_pull_speed_mps)
+        return not (climb_m < min_rise_m or peak_speed_mps < min_speed_mps)
 
     def _deepest_bend(self, rise: _Rise) -> int:
         """Tick of the deepest bend in the last stretch before the trunk came up."""
@@ -507,3 +519,9 @@ class RepDetector:
             self._set_speeds_mps, self._set_bent_ticks, self._set_lockouts = [], [], []
             return True
         return False
+
+
+def _mean_or_nan(values: FloatArray) -> float:
+    """Mean of the values seen (NaN if none)."""
+    seen = values[~np.isnan(values)]
+    return float(seen.mean()) if seen.size else float("nan")
