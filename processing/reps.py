@@ -40,6 +40,9 @@ class RepSettings:
     #: A trunk that comes no closer to upright than this, in degrees, stopped short of a
     #: lockout (a set-up abandoned halfway up); lockouts reach within a few degrees of 0.
     lockout_max_deg: float = 8.0
+    #: ...or than this fraction of the deepest bend before it, if more (a lockout comes back
+    #: at least three quarters of the way; an abandoned set-up about half).
+    lockout_max_fraction: float = 0.25
     #: Inclination speed, in degrees per second, below which the trunk counts as not moving
     #: (start of the concentric, lockout, bottom of the eccentric).
     still_speed_dps: float = 10.0
@@ -407,16 +410,20 @@ class RepDetector:
         return lifted and self._reached_upright(rise) and not seated
 
     def _reached_upright(self, rise: _Rise) -> bool:
-        """Whether the trunk came up all the way: lockout is upright, and a set-up abandoned
+        """Whether the trunk came up all the way: lockout is upright (or at least most of the
+        way back from the bend, should the reference be a little off), and a set-up abandoned
         halfway up straightens less (unknown after a gap: yes)."""
         assert rise.lockout is not None
         if rise.lockout < rise.crossed:
             return True  # locked out unseen, in a gap
-        last = rise.lockout + self._ticks(self.settings.lockout_settle_s)
+        s = self.settings
+        last = rise.lockout + self._ticks(s.lockout_settle_s)
         hinge_deg = self.history.hinge_deg(rise.crossed, last)
+        deepest_deg = self.history.hinge_deg(self._deepest_bend(rise), self._deepest_bend(rise))
         if np.isnan(hinge_deg).all():
             return True
-        return bool(np.nanmin(hinge_deg) <= self.settings.lockout_max_deg)
+        allowed_deg = max(s.lockout_max_deg, s.lockout_max_fraction * float(deepest_deg[0]))
+        return bool(np.nanmin(hinge_deg) <= allowed_deg)
 
     def _posture_at_lockout(self, rise: _Rise) -> tuple[float, float]:
         """Mean pelvis tilt and lumbar flexion just after lockout (NaN without a sacrum
