@@ -209,16 +209,14 @@ class Pipeline:
                     block.index[later], (hinge[later], pelvis[later], lumbar[later])
                 )
         if self.mode == "dual":
-            upper_then, lower_then = self._last_seen_pair(
-                angles["hinge"], angles["pelvis"], angles["alert"]
-            )
-            self._last_pair_deg = (float(upper_then[-1]), float(lower_then[-1]))
+            upper_then, lower_then = angles["upper_then"][-1], angles["lower_then"][-1]
+            self._last_pair_deg = (float(upper_then), float(lower_then))
         keep = block.index % self._live_every == 0
         return Update(events, AngleTrace(block.t_s[keep], angles["alert"][keep]))
 
     def _angles(self, block: TickBlock) -> dict[str, FloatArray]:
         """Hinge angle (for rep detection), alert angle and pelvis angle (NaN with one
-        sensor) for a block."""
+        sensor) for a block; with two sensors also the angles the hinge is carried on by."""
         return self._angles_of(block.up)
 
     def _angles_of(self, up: dict[str, FloatArray]) -> dict[str, FloatArray]:
@@ -230,7 +228,13 @@ class Pipeline:
             upper_then, lower_then = self._last_seen_pair(upper, lower, lumbar)
             carried = carried_hinge_deg(lower, upper_then, lower_then)
             hinge = np.where(np.isnan(upper), carried, upper)
-            return {"hinge": hinge, "alert": lumbar, "pelvis": lower}
+            return {
+                "hinge": hinge,
+                "alert": lumbar,
+                "pelvis": lower,
+                "upper_then": upper_then,
+                "lower_then": lower_then,
+            }
         only = per_role[self.roles[0]]
         return {"hinge": only, "alert": only, "pelvis": np.full(only.shape, np.nan)}
 

@@ -318,11 +318,8 @@ class RepDetector:
     def _going_back_down(self, first: int, last: int) -> bool:
         """Whether the trunk came out of a gap at ``first`` less than bent and bending further:
         it had come up in the gap and turned back down."""
-        hinge = self._first_moments(first, last)
-        if hinge.size < 2 or not hinge[0] < self.settings.down_deg:
-            return False
-        elapsed_s = (hinge.size - 1) / self.rate_hz
-        return bool(hinge[-1] - hinge[0] > self.settings.still_speed_dps * elapsed_s)
+        start_deg, rate_dps = self._first_moments(first, last)
+        return start_deg < self.settings.down_deg and rate_dps > self.settings.still_speed_dps
 
     def _bent_too_long(self, i: int, gap_from: int, gap_to: int) -> bool:
         """Whether a bend with a gap in it, ending at ``i``, lasted far longer than the set's
@@ -419,7 +416,8 @@ class RepDetector:
         s = self.settings
         last = rise.lockout + self._ticks(s.lockout_settle_s)
         hinge_deg = self.history.hinge_deg(rise.crossed, last)
-        deepest_deg = self.history.hinge_deg(self._deepest_bend(rise), self._deepest_bend(rise))
+        deepest = self._deepest_bend(rise)
+        deepest_deg = self.history.hinge_deg(deepest, deepest)
         if np.isnan(hinge_deg).all():
             return True
         allowed_deg = max(s.lockout_max_deg, s.lockout_max_fraction * float(deepest_deg[0]))
@@ -495,18 +493,19 @@ class RepDetector:
         intervals = np.diff(self._set_lockouts).tolist()
         return float(median(intervals)) if intervals else inf
 
-    def _first_moments(self, first: int, last: int) -> FloatArray:
-        """Hinge angle over the first 0.3 s from tick ``first`` (not beyond ``last``)."""
-        return self.history.hinge_deg(first, min(last, first + self._ticks(0.3)))
+    def _first_moments(self, first: int, last: int) -> tuple[float, float]:
+        """Hinge angle at tick ``first`` and how fast it grew (bending further, deg/s) over
+        the first 0.3 s from there, not beyond ``last`` (NaN when not seen)."""
+        hinge = self.history.hinge_deg(first, min(last, first + self._ticks(0.3)))
+        if hinge.size < 2:
+            return float("nan"), float("nan")
+        elapsed_s = (hinge.size - 1) / self.rate_hz
+        return float(hinge[0]), float(hinge[-1] - hinge[0]) / elapsed_s
 
     def _coming_up(self, first: int, last: int) -> bool:
         """Whether the trunk was rising faster than standstill over the first moments from
         ``first`` (up to ``last``)."""
-        hinge = self._first_moments(first, last)
-        if hinge.size < 2:
-            return False
-        elapsed_s = (hinge.size - 1) / self.rate_hz
-        return bool(hinge[0] - hinge[-1] > self.settings.still_speed_dps * elapsed_s)
+        return self._first_moments(first, last)[1] < -self.settings.still_speed_dps
 
     def _count(self, rise: _Rise, end: int, dropped: bool, hidden: bool = False) -> RepTicks:
         """A rep from a settled rise; its climbing speed sets the pace for the rest of the set."""
