@@ -47,7 +47,8 @@ def print_analysis(result: AnalysisResult, title: str) -> None:
     angle = "lumbar flexion" if result.mode == "dual" else "trunk inclination"
     console.print(
         f"[bold]{title}[/bold]: {result.mode} sensor mode, peak {angle}, "
-        f"alert above {result.threshold_deg:g} deg; upright from {result.calibration or 'none'}"
+        f"alert above {result.threshold_deg:g} deg; upright from {result.calibration or 'none'}",
+        soft_wrap=True,  # a long file path must not break the line at an arbitrary word
     )
     if result.mode == "single":
         console.print(
