@@ -14,8 +14,10 @@ import numpy as np
 from sensor.samples import GRAVITY_MPS2, FloatArray, SampleBatch
 
 _DEG_PER_RAD = 180.0 / np.pi
-#: Sample intervals whose median gives the sensor's rate.
+#: Sample intervals whose mean gives the sensor's rate.
 RATE_WINDOW_SAMPLES = 64
+#: An interval longer than this many times its window's mean is lost packets, not the rate.
+LOST_PACKETS_FACTOR = 4.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,16 @@ class OrientationSettings:
     #: A silence longer than this, in s, restarts the filter from the accelerometer: the
     #: orientation at the far side of a gap is unknown and integrating across it is wrong.
     restart_after_gap_s: float = 0.5
+    #: A sensor that neither turns (gyroscope below ``resting_gyro_dps``) nor accelerates
+    #: (accelerometer norm within ``resting_accel_tolerance_g`` of 1 g) for this long, in s,
+    #: yet whose accelerometer points further than ``acceleration_rejection_deg`` from the
+    #: estimated gravity, has a wrong estimate (started afresh while it moved): it starts
+    #: afresh again rather than ignore the accelerometer for ``rejection_timeout_s``.
+    misaligned_at_rest_s: float = 0.2
+    #: See ``misaligned_at_rest_s``, in degrees per second.
+    resting_gyro_dps: float = 5.0
+    #: See ``misaligned_at_rest_s``, in g.
+    resting_accel_tolerance_g: float = 0.03
     #: Gyroscope readings below this, in degrees per second, for ``bias_period_s`` count as
     #: stationary and update the gyroscope bias estimate.
     bias_threshold_dps: float = 3.0
@@ -59,11 +71,13 @@ class OrientationFilter:
         self._last_t_s: float | None = None
         self._period_s = 1.0 / self.settings.nominal_rate_hz
         self._recent_dt_s: list[float] = []
+        self._misaligned_samples = 0
 
     def _configure(self, rate_hz: float) -> None:
         """Set up the AHRS and the bias estimator for a sample rate (keeps the orientation)."""
         s = self.settings
         self._rate_hz = rate_hz
+        self._misaligned_limit = max(round(s.misaligned_at_rest_s * rate_hz), 1)
         self._ahrs.set_settings(
             imufusion.AhrsSettings(
                 sample_rate=rate_hz,
@@ -86,14 +100,30 @@ class OrientationFilter:
         gyro_dps = np.ascontiguousarray(batch.gyro_rps * _DEG_PER_RAD)
         accel_g = np.ascontiguousarray(batch.accel_mps2 / GRAVITY_MPS2)
         up = np.empty_like(accel_g)
+        resting, direction = self._at_rest(gyro_dps, accel_g)
+        min_cos = float(np.cos(np.radians(self.settings.acceleration_rejection_deg)))
         ahrs, bias = self._ahrs, self._bias
         for i, t_s in enumerate(batch.t_s.tolist()):
-            if self._advance_clock(t_s):
+            if self._advance_clock(t_s) or self._misaligned_samples >= self._misaligned_limit:
                 ahrs.set_quaternion(quaternion_from_up(accel_g[i]))
                 ahrs.skip_startup()
+                self._misaligned_samples = 0
             ahrs.update_no_magnetometer(bias.update(gyro_dps[i]), accel_g[i])
-            up[i] = ahrs.get_gravity()
+            gravity = ahrs.get_gravity()
+            up[i] = gravity
+            misaligned = resting[i] and float(gravity @ direction[i]) < min_cos
+            self._misaligned_samples = self._misaligned_samples + 1 if misaligned else 0
         return up
+
+    def _at_rest(self, gyro_dps: FloatArray, accel_g: FloatArray) -> tuple[list[bool], FloatArray]:
+        """Per sample, whether the sensor neither turns nor accelerates; and the direction
+        its accelerometer points in, which is then exactly "up"."""
+        s = self.settings
+        norm_g = np.linalg.norm(accel_g, axis=1)
+        resting = (np.abs(norm_g - 1.0) < s.resting_accel_tolerance_g) & (
+            np.linalg.norm(gyro_dps, axis=1) < s.resting_gyro_dps
+        )
+        return resting.tolist(), accel_g / np.maximum(norm_g, 1e-9)[:, None]
 
     def _advance_clock(self, t_s: float) -> bool:
         """Tell the AHRS the time since the previous sample; True when it must start afresh.
@@ -118,18 +148,26 @@ class OrientationFilter:
     def _follow_rate(self, dt_s: float) -> None:
         """Set the filter up again when the sensor's typical rate strays from its settings.
 
-        The median of a window of sample intervals ignores short gaps and bursts.
+        Samples may be stamped on arrival, several per notification microseconds apart, so
+        the median interval can be near zero: the rate is the mean over a window, leaving
+        out intervals where packets were lost.
         """
         self._recent_dt_s.append(dt_s)
         if len(self._recent_dt_s) < RATE_WINDOW_SAMPLES:
             return
-        typical_dt_s = float(np.median(self._recent_dt_s))
+        typical_dt_s = typical_interval_s(np.asarray(self._recent_dt_s))
         self._recent_dt_s.clear()
         if typical_dt_s <= 0.0:
             return
         rate_hz = 1.0 / typical_dt_s
         if abs(rate_hz / self._rate_hz - 1.0) > self.settings.rate_tolerance:
             self._configure(rate_hz)
+
+
+def typical_interval_s(intervals_s: FloatArray) -> float:
+    """Mean sample interval, in s, of a window, without the ones where packets were lost."""
+    kept = intervals_s[intervals_s <= LOST_PACKETS_FACTOR * float(intervals_s.mean())]
+    return float(kept.mean()) if kept.size else 0.0
 
 
 def quaternion_from_up(accel: FloatArray) -> FloatArray:
