@@ -274,8 +274,7 @@ class Pipeline:
         if change is not None:
             out.append(self._alert_event(change))
         for rep_ticks in reps:
-            self._calibrate_on_lockout(rep_ticks, out)
-            out.extend(self._add_rep(rep_ticks))
+            self._accept_rep(rep_ticks, out)
             changed = True  # the rep refined the forward axis, maybe the upright too
         if set_ended:
             out.extend(self._close_set(t_s))
@@ -324,31 +323,52 @@ class Pipeline:
         for tick, hinge_deg in zip(past.tolist(), angles["hinge"].tolist(), strict=True):
             reps, set_ended = self._detector.step(tick, hinge_deg, 0)
             for rep_ticks in reps:
-                self._calibrate_on_lockout(rep_ticks, out)
-                out.extend(self._add_rep(rep_ticks))
+                self._accept_rep(rep_ticks, out)
             if set_ended:
                 out.extend(self._close_set(tick / self._rate_hz))
 
-    def _calibrate_on_lockout(self, rep: RepTicks, out: list[Event]) -> None:
-        """Let lockout postures refine or overrule the upright reference."""
+    def _accept_rep(self, ticks: RepTicks, out: list[Event]) -> None:
+        """Let a detected rep refine the posture references, then measure and announce it.
+
+        A rep whose lockout was never seen at rest teaches nothing: hidden by a data gap,
+        with the sensor still moving after it, its orientation may not be known yet.
+        """
+        if self._calibrate_on_lockout(ticks, out):
+            for role in self.roles:
+                self._postures[role].learn_forward(self._history.up(role, ticks.start, ticks.end))
+        out.extend(self._add_rep(ticks))
+
+    def _calibrate_on_lockout(self, rep: RepTicks, out: list[Event]) -> bool:
+        """Let lockout postures refine or overrule the upright reference; False when no
+        sensor was seen at rest at the lockout."""
         last = rep.lockout + round(self.config.lockout_window_s * self._rate_hz)
-        means = {r: mean_direction(self._history.up(r, rep.lockout, last)) for r in self.roles}
+        means = {r: mean_direction(self._still_up(r, rep.lockout, last)) for r in self.roles}
         lockout_up = {r: v for r, v in means.items() if v is not None}
         if not lockout_up:
-            return
+            return False
         upright = self._calibrator.add_lockout(lockout_up, self._postures)
         if upright is None:
-            return
+            return True
         for role, vector in upright.items():
             self._postures[role].set_upright(vector)
         if self._calibrator.source != "lockout":
             self._calibrator.source = "lockout"
             out.append(Event("calibrated", rep.lockout / self._rate_hz, {"source": "lockout"}))
+        return True
+
+    def _still_up(self, role: str, first: int, last: int) -> FloatArray:
+        """A sensor's up vectors from tick ``first`` to ``last``, NaN where it moved."""
+        s = self.config.posture
+        features = self._history.features(role, first, last)
+        moved = (features[:, Feature.GYRO_DPS] >= s.still_gyro_dps) | (
+            features[:, Feature.ACCEL_DEVIATION_MPS2] >= s.still_accel_tolerance_mps2
+        )
+        up = self._history.up(role, first, last)
+        up[moved] = np.nan
+        return up
 
     def _add_rep(self, ticks: RepTicks) -> list[Event]:
         """Measure a detected rep, file it in its set and announce it."""
-        for role in self.roles:
-            self._postures[role].learn_forward(self._history.up(role, ticks.start, ticks.end))
         rep = self._measure(ticks)
         events: list[Event] = []
         if self._set_open and rep.start - self.sets[-1].end > self.config.reps.max_rest_in_set_s:

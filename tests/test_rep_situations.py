@@ -205,3 +205,16 @@ def test_a_plate_picked_up_after_a_few_steps_is_not_taken_for_upright() -> None:
     result = analyze_recording(session.recording, config)
     detected, true = counts(result, session.truth)
     assert detected == true
+
+
+def test_a_gap_in_the_first_pull_before_any_upright_reference_loses_nothing_after_it() -> None:
+    # No stance, samples stamped in bursts, and the link drops out early in the very first
+    # pull: the orientation starts afresh while the sensor accelerates, and the "lockout"
+    # seen as the data return is still moving. Taken for upright (and for which way is
+    # forward), it once lost every set of the session.
+    session = simulate_session(random_spec(400031))
+    assert session.truth["calibration"] is None and session.truth["mode"] == "single"
+    config = PipelineConfig(threshold_deg=session.truth["threshold_deg"])
+    result = analyze_recording(session.recording, config)
+    detected, true = counts(result, session.truth)
+    assert detected[1:] == true[1:]
