@@ -53,11 +53,18 @@ def central_climb(height_m: FloatArray) -> tuple[int, int] | None:
     Unlike the moments a climb starts and stops, which fade in and out of the noise, these
     marks are sharp.
     """
+    ten, ninety = climb_mark(height_m, 0.1), climb_mark(height_m, 0.9)
+    return None if ten is None or ninety is None else (ten, ninety)
+
+
+def climb_mark(height_m: FloatArray, fraction: float) -> int | None:
+    """Tick at which a climb (a height profile from its lowest point to the top) passed
+    ``fraction`` of the height it gained (None: it did not climb)."""
     gained = height_m - height_m[0]
     total = float(gained[-1])
     if not total > 0.0:
         return None
-    return int(np.argmax(gained >= 0.1 * total)), int(np.argmax(gained >= 0.9 * total))
+    return int(np.argmax(gained >= fraction * total))
 
 
 class VerticalCalibration:

@@ -7,10 +7,12 @@ rise was:
 - the lifter bends again within a short lockout hold: the bar went back down, so the rise
   was a rep whose eccentric ends at the next bottom;
 - the lifter stays up: either a rep whose bar was dropped from lockout, or standing up
-  without the bar (after putting it down, after picking up a plate). Standing up unloaded is
-  quicker than a loaded pull, so the rise counts as a rep only when the sensor climbed no
-  faster than in the set's other reps, allowing for how long the climb took (or, alone, no
-  faster than a loaded pull does) and the lifter did not walk off straight away.
+  without the bar (after putting it down, after picking up a plate). A loaded pull extends
+  the knees first, the bar has to clear them, so the trunk keeps its bend while the sensor
+  starts to climb; standing up unloaded straightens hips and knees together, and is
+  quicker. The rise counts as a rep only when the trunk kept its bend early in the climb,
+  the sensor climbed no faster than in the set's other reps (or, alone, than a loaded pull
+  does) and the lifter did not walk off straight away.
 
 A set-up bend is a descent with no lockout before it, so it never starts a rep; sitting down
 lowers the sensor as the trunk comes up, and walking never bends the trunk far enough.
@@ -25,7 +27,13 @@ from statistics import median
 import numpy as np
 
 from processing.history import TickHistory
-from processing.motion import Feature, VerticalCalibration, central_climb, climb_profile
+from processing.motion import (
+    Feature,
+    VerticalCalibration,
+    central_climb,
+    climb_mark,
+    climb_profile,
+)
 from sensor.samples import FloatArray
 
 
@@ -66,6 +74,18 @@ class RepSettings:
     #: Mid-set, a rise followed straight by the next bend needs only this climb, in m
     #: (sitting down sinks the sensor; a real rep climbs, however badly it is measured).
     min_mid_set_rise_m: float = 0.05
+    #: A loaded pull extends the knees first (the bar has to clear them), so when the
+    #: sensor has made this fraction of its climb the trunk still keeps most of its bend;
+    #: standing up without the bar straightens hips and knees together.
+    knees_first_climb_fraction: float = 0.3
+    #: A final rise (no eccentric after it) is a dropped rep when the trunk kept at least
+    #: this fraction of its bend at that point of the climb...
+    min_trunk_kept: float = 0.8
+    #: ...and its peak upward speed is at most this multiple of the median of the set's
+    #: reps, or the allowance for its climb time below if more (alone: at most
+    #: ``lone_rep_max_speed_mps``, or that allowance of it). When the climb does not show
+    #: the trunk's part, the pace rules below decide alone.
+    max_final_speed_ratio: float = 1.25
     #: Seconds the middle 80% of the sensor's climb takes when standing up without the bar.
     #: A final rise (no eccentric after it) is a dropped rep when its peak upward speed, as
     #: a multiple of the median of the set's reps, is at most its own middle-80% climb time
@@ -136,6 +156,7 @@ class _Rise:
     climb_m: float = float("nan")  # NaN: not measurable (a gap cut the pull short)
     peak_speed_mps: float = float("nan")
     climb_s: float = float("nan")  # how long the middle 80% of the climb took
+    trunk_kept: float = float("nan")  # share of the bend kept early in the climb (NaN: unknown)
     #: First tick of the data gap the trunk came up in (None: seen coming up).
     emerged_from_gap: int | None = None
     climb_pending: bool = False  # locked out, climb not yet measured (waiting for rest)
@@ -379,6 +400,7 @@ class RepDetector:
         ):
             return  # a gap hid where the pull began: what is left proves nothing either way
         rise.climb_m, rise.peak_speed_mps = climb_m, peak_speed_mps
+        rise.trunk_kept = self._trunk_kept(first, start, height_m)
         marks = central_climb(height_m[start:])
         if marks is not None:
             ten, ninety = marks
@@ -387,6 +409,22 @@ class RepDetector:
             # passes it about half its middle-80% time after the bar leaves the floor
             # (simulated fixtures: median start error +0.04 s, 2.5% of reps off by > 0.5 s).
             rise.start = first + start + max(ten - (ninety - ten) // 2, 0)
+
+    def _trunk_kept(self, first: int, start: int, height_m: FloatArray) -> float:
+        """Share of its bend the trunk still kept as the sensor, climbing from index
+        ``start`` of a height profile beginning at tick ``first``, passed
+        ``knees_first_climb_fraction`` of its climb (NaN: no clear climb or bend)."""
+        s = self.settings
+        mark = climb_mark(height_m[start:], s.knees_first_climb_fraction)
+        hinge_deg = self.history.hinge_deg(first, first + height_m.size - 1)
+        if mark is None or np.isnan(hinge_deg).any():
+            return float("nan")
+        at = start + mark
+        deepest_deg, upright_deg = float(hinge_deg[: at + 1].max()), float(hinge_deg[at:].min())
+        bend_deg = deepest_deg - upright_deg
+        if not bend_deg > s.down_deg - s.up_deg:
+            return float("nan")
+        return (float(hinge_deg[at]) - upright_deg) / bend_deg
 
     def _is_lift(self, rise: _Rise, mid_set: bool = False) -> bool:
         """Whether the sensor climbed far and fast enough to have lifted anything (yes, if unknown).
@@ -451,7 +489,12 @@ class RepDetector:
         return round(seconds * self.rate_hz)
 
     def _is_dropped_rep(self, rise: _Rise) -> bool:
-        """Whether a rise with no eccentric after it was loaded (a rep) or standing up."""
+        """Whether a rise with no eccentric after it was loaded (a rep) or standing up.
+
+        A loaded pull keeps the trunk bent while the knees extend and climbs no quicker than
+        the set's other pulls; where the climb does not show the trunk's part, its pace and
+        how long it took decide (standing up unloaded is quick and short).
+        """
         assert rise.lockout is not None
         s = self.settings
         walk_until = rise.lockout + self._ticks(s.walking_window_s)
@@ -459,13 +502,22 @@ class RepDetector:
             return False
         climb_s = rise.climb_s if rise.climb_s == rise.climb_s else s.unloaded_climb_s
         allowed_ratio = float((climb_s / s.unloaded_climb_s) ** s.climb_time_exponent)
+        if rise.trunk_kept == rise.trunk_kept:
+            set_ratio = max(s.max_final_speed_ratio, allowed_ratio)
+            paced = self._paced_like_a_pull(rise, set_ratio, max(allowed_ratio, 1.0))
+            return paced and rise.trunk_kept >= s.min_trunk_kept
+        return self._paced_like_a_pull(rise, allowed_ratio, min(allowed_ratio, 1.0))
+
+    def _paced_like_a_pull(self, rise: _Rise, set_ratio: float, lone_ratio: float) -> bool:
+        """Whether a rise climbed no faster than ``set_ratio`` times the set's median peak
+        speed or, with no set in progress, ``lone_ratio`` times a loaded pull's."""
+        s = self.settings
         if not self.set_in_progress:
-            allowed_mps = s.lone_rep_max_speed_mps * min(allowed_ratio, 1.0)
-            return not rise.peak_speed_mps > allowed_mps
+            return not rise.peak_speed_mps > s.lone_rep_max_speed_mps * lone_ratio
         measured = [v for v in self._set_speeds_mps if v == v]
         if not measured:  # no pace to compare with: only the climb's own time tells
-            return allowed_ratio >= 1.0
-        return not rise.peak_speed_mps > allowed_ratio * median(measured)
+            return set_ratio >= 1.0
+        return not rise.peak_speed_mps > set_ratio * median(measured)
 
     def _went_back_down(self, rise: _Rise, bend: int) -> bool:
         """Whether a bend lowers the bar of ``rise``: no walking about in between.

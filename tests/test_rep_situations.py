@@ -65,13 +65,15 @@ def test_a_whole_rep_hidden_by_a_link_gap_is_still_counted(seed: int) -> None:
 
 
 @pytest.mark.parametrize("ending", ["lower", "drop"])
-@pytest.mark.parametrize("seed", [21, 22, 23])
+@pytest.mark.parametrize(
+    ("seed", "load"), [(21, 0.75), (22, 0.75), (40, 0.6), (41, 0.6), (46, 0.6)]
+)
 def test_standing_up_after_lowering_the_bar_is_not_a_rep_and_a_dropped_one_is(
-    ending: str, seed: int
+    ending: str, seed: int, load: float
 ) -> None:
-    # At a working load; at 60% of 1RM the last pull is nearly as quick as standing up
-    # and a dropped rep is still missed now and then (docs/measurement.md).
-    sets = tuple(SetSpec(reps=3, load=0.75, ending=ending, sit_before=False) for _ in range(2))  # type: ignore[arg-type]
+    # At 60% of 1RM the last pull is as quick as standing up: only the trunk tells them
+    # apart (knees first under the bar). These light seeds once fooled the pace rules.
+    sets = tuple(SetSpec(reps=3, load=load, ending=ending, sit_before=False) for _ in range(2))  # type: ignore[arg-type]
     result, truth = analyzed(SessionSpec(seed=seed, sensors=DUAL, sets=sets))
     detected, true = counts(result, truth)
     assert detected == true == [3, 3]
