@@ -61,8 +61,8 @@ class RepSettings:
     min_lift_rise_m: float = 0.15
     #: ...and at some moment faster than this, in m/s (grinders included), ...
     min_pull_speed_mps: float = 0.15
-    #: ...or this, in m/s, with a sacrum sensor, whose posture tells sitting apart anyway
-    #: (the slowest grinders).
+    #: ...or this, in m/s, with a sacrum sensor, whose posture tells sitting apart anyway,
+    #: or mid-set (the slowest grinders).
     min_watched_pull_speed_mps: float = 0.10
     #: Pelvis tilt, in degrees (negative: tilted back), below which a trunk that comes up
     #: with the lumbar spine flexed by more than ``seated_lumbar_deg`` ends slumped on a
@@ -431,7 +431,8 @@ class RepDetector:
 
         Sitting back up after leaning forward on a bench straightens the trunk too, but the
         sensor barely climbs and never at the pace of even a grinding pull. Mid-set, where
-        the next rep is expected, any real climb will do.
+        the next rep is expected and nobody sits down, any real climb will do, at the pace of
+        the slowest grinder.
         """
         s = self.settings
         min_rise_m = s.min_mid_set_rise_m if mid_set else s.min_lift_rise_m
@@ -441,6 +442,8 @@ class RepDetector:
             seated = pelvis_deg < s.seated_pelvis_deg and not lumbar_deg <= s.seated_lumbar_deg
         else:
             min_speed_mps, seated = s.min_pull_speed_mps, False
+        if mid_set:
+            min_speed_mps = s.min_watched_pull_speed_mps
         lifted = self._lifted(rise.climb_m, rise.peak_speed_mps, min_rise_m, min_speed_mps)
         return lifted and self._reached_upright(rise) and not seated
 

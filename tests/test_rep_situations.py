@@ -79,6 +79,18 @@ def test_standing_up_after_lowering_the_bar_is_not_a_rep_and_a_dropped_one_is(
     assert detected == true == [3, 3]
 
 
+@pytest.mark.parametrize("seed", [11, 29])
+def test_a_grinder_crawling_up_mid_set_is_a_rep_with_one_sensor(seed: int) -> None:
+    # Near-maximal singles of 4-5 s climb slower than 0.15 m/s at their peak; mid-set
+    # nobody sits down, so no pace floor for sitting applies.
+    sets = (SetSpec(reps=4, load=0.95, grind_reps=2, sit_before=False),)
+    sensors = {"lumbar": SensorSpec(rate_hz=50.0)}
+    result, truth = analyzed(SessionSpec(seed=seed, sensors=sensors, sets=sets))
+    detected, true = counts(result, truth)
+    assert max(r["concentric_s"] for r in truth["sets"][0]["reps"]) > 4.0
+    assert detected == true == [4]
+
+
 def test_leaning_forward_while_sitting_on_a_bench_is_not_a_rep() -> None:
     # Seed 45 sits between sets, leans on the knees and sits back up (pelvis tilted back).
     session = simulate_session(45)
