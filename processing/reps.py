@@ -116,6 +116,13 @@ class RepSettings:
     #: The climb is integrated back from the first moment the sensor is still after lockout,
     #: or from this long after lockout, in s, whichever comes first.
     rest_wait_s: float = 0.3
+    #: The sensor is at rest (not moving at all) when its gyroscope reads below this, in
+    #: degrees per second, ...
+    rest_gyro_dps: float = 5.0
+    #: ...and its vertical acceleration is within this of zero, in m/s^2, ...
+    rest_accel_mps2: float = 0.15
+    #: ...for at least this long, in s (at its peak speed a pull stops accelerating too).
+    min_rest_s: float = 0.2
     #: Less gap-free data than this before lockout, in s, leaves the climb unmeasured.
     min_measured_pull_s: float = 0.3
     #: Walking is told apart from standing by the accelerometer's mean deviation from
@@ -185,7 +192,6 @@ class RepDetector:
         self._bend_gap: tuple[int, int] | None = None
         self._pulling_into_gap = False  # ... the longest gap of the current bend
         self._pulling_at_gap = False  # whether the sensor climbed as the current gap began
-        self._last_rest = -(10**9)
         self._set_bent_ticks: list[int] = []
         self._set_lockouts: list[int] = []
         self._vertical = VerticalCalibration()
@@ -208,8 +214,6 @@ class RepDetector:
         sensor has been still.
         """
         self._track_vertical_bias(i, still_ticks)
-        if still_ticks:
-            self._last_rest = i
         self._recent = [*self._recent[1:], hinge_deg]
         speed_dps = (self._recent[3] - self._recent[0]) * self.rate_hz / 3.0
         reps: list[RepTicks] = []
@@ -301,17 +305,27 @@ class RepDetector:
     def _climbing_at(self, last: int) -> bool:
         """Whether the sensor was climbing at a pull's pace at tick ``last``: its vertical
         acceleration integrated forward from the lifter's last rest (bent at the bottom
-        between reps, or at the last lockout) within a pull's length."""
-        first = self._last_rest
-        if not 0 < last - first <= self._ticks(self.settings.max_concentric_s):
-            return False
+        between reps, or at the last lockout) within a pull's length.
+
+        Rest means no vertical acceleration at all: the first moments of a heavy pull
+        accelerate too gently to end the looser stillness the upright reference waits for.
+        """
+        s = self.settings
+        first = max(last - self._ticks(s.max_concentric_s + s.min_rest_s), 0)
         up = self.history.up(self.motion_role, first, last)
-        vertical = self.history.features(self.motion_role, first, last)[:, Feature.VERTICAL_MPS2]
-        corrected = vertical - self._vertical.error_mps2(up)
-        if np.isnan(corrected).any():
+        features = self.history.features(self.motion_role, first, last)
+        vertical = features[:, Feature.VERTICAL_MPS2] - self._vertical.error_mps2(up)
+        with np.errstate(invalid="ignore"):
+            resting = (features[:, Feature.GYRO_DPS] < s.rest_gyro_dps) & (
+                np.abs(vertical) < s.rest_accel_mps2
+            )
+        rest = last_run_end(resting, self._ticks(s.min_rest_s))
+        if rest is None or not 0 < vertical.size - 1 - rest <= self._ticks(s.max_concentric_s):
             return False
-        speed_mps = float(corrected[1:].sum()) / self.rate_hz
-        return speed_mps > self.settings.min_pull_speed_mps
+        since_rest = vertical[rest + 1 :]
+        if np.isnan(since_rest).any():
+            return False
+        return float(since_rest.sum()) / self.rate_hz > s.min_pull_speed_mps
 
     def _count_rep_hidden_in_gap(self, i: int, reps: list[RepTicks]) -> None:
         """Count a rep whose rise and lowering a data gap hid, as the trunk comes up at ``i``.
@@ -580,6 +594,15 @@ class RepDetector:
             self._set_speeds_mps, self._set_bent_ticks, self._set_lockouts = [], [], []
             return True
         return False
+
+
+def last_run_end(flags: np.ndarray, min_length: int) -> int | None:
+    """Index of the last element of the last run of at least ``min_length`` true flags."""
+    padded = np.concatenate(([False], flags.astype(bool), [False]))
+    edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
+    starts, stops = edges[::2], edges[1::2]
+    long_enough = np.flatnonzero(stops - starts >= min_length)
+    return int(stops[long_enough[-1]]) - 1 if long_enough.size else None
 
 
 def _mean_or_nan(values: FloatArray) -> float:
