@@ -99,6 +99,12 @@ class RepSettings:
     #: faster than this, in m/s, scaled down by its middle-80% climb time over
     #: ``unloaded_climb_s`` when shorter: standing up unloaded is quicker than a loaded pull.
     lone_rep_max_speed_mps: float = 1.0
+    #: A rise that came up in a data gap (its climb unmeasured) was standing up when, as the
+    #: gap began, the sensor accelerated upward harder than this multiple of the hardest of
+    #: the set's pulls (dimensionless), ...
+    standing_up_accel_ratio: float = 1.5
+    #: ...within this long before the gap, in s.
+    gap_lead_s: float = 0.3
     #: Reps whose start follows the previous rep's end within this many s share a set.
     max_rest_in_set_s: float = 10.0
     #: Typical loaded concentric, in s, for placing a lockout hidden by a data gap (and the
@@ -162,6 +168,7 @@ class _Rise:
     start: int = 0
     climb_m: float = float("nan")  # NaN: not measurable (a gap cut the pull short)
     peak_speed_mps: float = float("nan")
+    peak_accel_mps2: float = float("nan")  # hardest upward acceleration of the climb
     climb_s: float = float("nan")  # how long the middle 80% of the climb took
     trunk_kept: float = float("nan")  # share of the bend kept early in the climb (NaN: unknown)
     #: First tick of the data gap the trunk came up in (None: seen coming up).
@@ -194,6 +201,7 @@ class RepDetector:
         self._pulling_at_gap = False  # whether the sensor climbed as the current gap began
         self._set_bent_ticks: list[int] = []
         self._set_lockouts: list[int] = []
+        self._set_peak_accels_mps2: list[float] = []
         self._vertical = VerticalCalibration()
 
     def restarted(self) -> RepDetector:
@@ -229,6 +237,7 @@ class RepDetector:
         self._follow_bend(i, hinge_deg, reps)
         if gap_from is not None and self._rise is not None and self._rise.crossed == i:
             self._rise.emerged_from_gap = gap_from
+            self._rise.peak_accel_mps2 = self._peak_accel_before(gap_from)
         self._follow_rise(i, speed_dps, still_ticks > 0, reps)
         self._follow_eccentric(i, speed_dps, reps)
         return reps, self._set_timed_out(i)
@@ -414,6 +423,7 @@ class RepDetector:
         ):
             return  # a gap hid where the pull began: what is left proves nothing either way
         rise.climb_m, rise.peak_speed_mps = climb_m, peak_speed_mps
+        rise.peak_accel_mps2 = float(vertical[start:].max())
         rise.trunk_kept = self._trunk_kept(first, start, height_m)
         marks = central_climb(height_m[start:])
         if marks is not None:
@@ -517,6 +527,8 @@ class RepDetector:
         walk_until = rise.lockout + self._ticks(s.walking_window_s)
         if not self._is_lift(rise) or self._walked_between(rise.lockout, walk_until):
             return False
+        if self._leapt_into_gap(rise):
+            return False
         climb_s = rise.climb_s if rise.climb_s == rise.climb_s else s.unloaded_climb_s
         allowed_ratio = float((climb_s / s.unloaded_climb_s) ** s.climb_time_exponent)
         if rise.trunk_kept == rise.trunk_kept:
@@ -524,6 +536,24 @@ class RepDetector:
             paced = self._paced_like_a_pull(rise, set_ratio, max(allowed_ratio, 1.0))
             return paced and rise.trunk_kept >= s.min_trunk_kept
         return self._paced_like_a_pull(rise, allowed_ratio, min(allowed_ratio, 1.0))
+
+    def _leapt_into_gap(self, rise: _Rise) -> bool:
+        """Whether a rise that came up in a data gap began by accelerating upward far harder
+        than any of the set's pulls did: unloaded, the body leaps up."""
+        known = [a for a in self._set_peak_accels_mps2 if a == a]
+        if rise.emerged_from_gap is None or rise.climb_m == rise.climb_m or not known:
+            return False
+        return rise.peak_accel_mps2 > self.settings.standing_up_accel_ratio * max(known)
+
+    def _peak_accel_before(self, gap_from: int) -> float:
+        """The sensor's hardest upward acceleration in the moments before a gap (NaN: none
+        seen)."""
+        first = gap_from - self._ticks(self.settings.gap_lead_s)
+        up = self.history.up(self.motion_role, first, gap_from - 1)
+        vertical = self.history.features(self.motion_role, first, gap_from - 1)[
+            :, Feature.VERTICAL_MPS2
+        ] - self._vertical.error_mps2(up)
+        return float(np.nanmax(vertical)) if not np.isnan(vertical).all() else float("nan")
 
     def _paced_like_a_pull(self, rise: _Rise, set_ratio: float, lone_ratio: float) -> bool:
         """Whether a rise climbed no faster than ``set_ratio`` times the set's median peak
@@ -580,6 +610,7 @@ class RepDetector:
         """A rep from a settled rise; its climbing speed sets the pace for the rest of the set."""
         assert rise.lockout is not None
         self._set_speeds_mps.append(rise.peak_speed_mps)
+        self._set_peak_accels_mps2.append(rise.peak_accel_mps2)
         self._set_lockouts.append(rise.lockout)
         if not hidden:
             self._set_bent_ticks.append(rise.crossed - rise.bent_since)
@@ -592,6 +623,7 @@ class RepDetector:
             return False
         if (i - self._last_rep_end) / self.rate_hz > self.settings.max_rest_in_set_s:
             self._set_speeds_mps, self._set_bent_ticks, self._set_lockouts = [], [], []
+            self._set_peak_accels_mps2 = []
             return True
         return False
 
