@@ -324,6 +324,10 @@ class RepDetector:
         up = self.history.up(self.motion_role, first, last)
         features = self.history.features(self.motion_role, first, last)
         vertical = features[:, Feature.VERTICAL_MPS2] - self._vertical.error_mps2(up)
+        seen = np.flatnonzero(~np.isnan(vertical))  # its own gap may have begun a little earlier
+        if not seen.size:
+            return False
+        vertical, features = vertical[: seen[-1] + 1], features[: seen[-1] + 1]
         with np.errstate(invalid="ignore"):
             resting = (features[:, Feature.GYRO_DPS] < s.rest_gyro_dps) & (
                 np.abs(vertical) < s.rest_accel_mps2
