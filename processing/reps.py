@@ -107,9 +107,11 @@ class RepSettings:
     gap_lead_s: float = 0.3
     #: Reps whose start follows the previous rep's end within this many s share a set.
     max_rest_in_set_s: float = 10.0
-    #: Typical loaded concentric, in s, for placing a lockout hidden by a data gap (and the
-    #: shortest gap a whole rep can hide in).
+    #: Typical loaded concentric, in s, for placing a lockout hidden by a data gap.
     typical_concentric_s: float = 1.0
+    #: Shortest data gap, in s, a whole rep can hide in: the rest of a pull and the lowering
+    #: after it (the quickest light touch-and-go reps take about that).
+    min_hidden_rep_s: float = 1.5
     #: A bend with a data gap in it that lasts this many times the set's usual bend between
     #: reps hid a whole rep (up to lockout and back down) in the gap.
     hidden_rep_bend_ratio: float = 1.75
@@ -352,7 +354,7 @@ class RepDetector:
         if gap is None or gap[1] == i:
             return  # no gap, or upright right after it: the rise itself locked out in the gap
         gap_from, gap_to = gap
-        if gap_to - gap_from < self._ticks(self.settings.typical_concentric_s):
+        if gap_to - gap_from < self._ticks(self.settings.min_hidden_rep_s):
             return
         pull_vanished = self._pulling_into_gap and not self._coming_up(gap_to, i)
         seen_again_down = pull_vanished or self._going_back_down(gap_to, i)

@@ -269,3 +269,12 @@ def test_a_gap_in_the_first_pull_before_any_upright_reference_loses_nothing_afte
     result = analyze_recording(session.recording, config)
     detected, true = counts(result, session.truth)
     assert detected[1:] == true[1:]
+
+
+def test_a_set_up_fidgeting_through_a_short_gap_hides_no_rep() -> None:
+    # The sensor climbs a little as the lifter, bent over the bar, comes half up, and a
+    # 1.2 s gap begins: too short to hide the rest of a pull and its lowering.
+    session = simulate_session(random_spec(300025))
+    config = PipelineConfig(threshold_deg=session.truth["threshold_deg"])
+    detected, true = counts(analyze_recording(session.recording, config), session.truth)
+    assert detected == true
