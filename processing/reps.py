@@ -323,9 +323,8 @@ class RepDetector:
         """
         s = self.settings
         first = max(last - self._ticks(s.max_concentric_s + s.min_rest_s), 0)
-        up = self.history.up(self.motion_role, first, last)
         features = self.history.features(self.motion_role, first, last)
-        vertical = features[:, Feature.VERTICAL_MPS2] - self._vertical.error_mps2(up)
+        vertical = self._vertical_mps2(first, last)
         seen = np.flatnonzero(~np.isnan(vertical))  # its own gap may have begun a little earlier
         if not seen.size:
             return False
@@ -404,9 +403,7 @@ class RepDetector:
         first = max(
             self._deepest_bend(rise) - self._ticks(self.settings.max_lean_s), rise.bent_since
         )
-        vertical = self.history.features(self.motion_role, first, at_rest)[
-            :, Feature.VERTICAL_MPS2
-        ] - self._vertical.error_mps2(self.history.up(self.motion_role, first, at_rest))
+        vertical = self._vertical_mps2(first, at_rest)
         missing = np.flatnonzero(np.isnan(vertical))
         if missing.size:  # never integrate across a gap
             vertical = vertical[int(missing[-1]) + 1 :]
@@ -554,12 +551,17 @@ class RepDetector:
     def _peak_accel_before(self, gap_from: int) -> float:
         """The sensor's hardest upward acceleration in the moments before a gap (NaN: none
         seen)."""
-        first = gap_from - self._ticks(self.settings.gap_lead_s)
-        up = self.history.up(self.motion_role, first, gap_from - 1)
-        vertical = self.history.features(self.motion_role, first, gap_from - 1)[
-            :, Feature.VERTICAL_MPS2
-        ] - self._vertical.error_mps2(up)
+        vertical = self._vertical_mps2(
+            gap_from - self._ticks(self.settings.gap_lead_s), gap_from - 1
+        )
         return float(np.nanmax(vertical)) if not np.isnan(vertical).all() else float("nan")
+
+    def _vertical_mps2(self, first: int, last: int) -> FloatArray:
+        """The motion sensor's upward acceleration (gravity and its learnt reading error
+        removed) for ticks ``first..last``."""
+        up = self.history.up(self.motion_role, first, last)
+        vertical = self.history.features(self.motion_role, first, last)[:, Feature.VERTICAL_MPS2]
+        return np.asarray(vertical - self._vertical.error_mps2(up), dtype=np.float64)
 
     def _paced_like_a_pull(self, rise: _Rise, set_ratio: float, lone_ratio: float) -> bool:
         """Whether a rise climbed no faster than ``set_ratio`` times the set's median peak
