@@ -26,14 +26,9 @@ from statistics import median
 
 import numpy as np
 
+from processing.climb import ClimbMeter, lifted
 from processing.history import TickHistory
-from processing.motion import (
-    Feature,
-    VerticalCalibration,
-    central_climb,
-    climb_mark,
-    climb_profile,
-)
+from processing.motion import Feature
 from sensor.samples import FloatArray
 
 
@@ -170,7 +165,8 @@ class _Rise:
     start: int = 0
     climb_m: float = float("nan")  # NaN: not measurable (a gap cut the pull short)
     peak_speed_mps: float = float("nan")
-    peak_accel_mps2: float = float("nan")  # hardest upward acceleration of the climb
+    #: Hardest upward acceleration of the climb (risen in a gap: just before the gap).
+    peak_accel_mps2: float = float("nan")
     climb_s: float = float("nan")  # how long the middle 80% of the climb took
     trunk_kept: float = float("nan")  # share of the bend kept early in the climb (NaN: unknown)
     #: First tick of the data gap the trunk came up in (None: seen coming up).
@@ -204,12 +200,12 @@ class RepDetector:
         self._set_bent_ticks: list[int] = []
         self._set_lockouts: list[int] = []
         self._set_peak_accels_mps2: list[float] = []
-        self._vertical = VerticalCalibration()
+        self._meter = ClimbMeter(settings, tick_rate_hz, history, motion_role)
 
     def restarted(self) -> RepDetector:
         """A detector with nothing in progress that keeps what it learnt of the accelerometer."""
         fresh = RepDetector(self.settings, self.rate_hz, self.history, self.motion_role)
-        fresh._vertical = self._vertical
+        fresh._meter = self._meter
         return fresh
 
     @property
@@ -223,14 +219,14 @@ class RepDetector:
         ``still_ticks`` counts the consecutive ticks, this one included, in which every
         sensor has been still.
         """
-        self._track_vertical_bias(i, still_ticks)
+        self._meter.learn_rest(i, still_ticks)
         self._recent = [*self._recent[1:], hinge_deg]
         speed_dps = (self._recent[3] - self._recent[0]) * self.rate_hz / 3.0
         reps: list[RepTicks] = []
         if hinge_deg != hinge_deg:  # NaN: no data for this tick
             if self._gap_from is None:
                 self._gap_from = i
-                self._pulling_at_gap = self._climbing_at(i - 1)
+                self._pulling_at_gap = self._meter.climbing_at(i - 1)
                 self._end_eccentric(i - 1, reps)
             return reps, self._set_timed_out(i)
         gap_from, self._gap_from = self._gap_from, None
@@ -239,18 +235,10 @@ class RepDetector:
         self._follow_bend(i, hinge_deg, reps)
         if gap_from is not None and self._rise is not None and self._rise.crossed == i:
             self._rise.emerged_from_gap = gap_from
-            self._rise.peak_accel_mps2 = self._peak_accel_before(gap_from)
+            self._rise.peak_accel_mps2 = self._meter.peak_accel_before(gap_from)
         self._follow_rise(i, speed_dps, still_ticks > 0, reps)
         self._follow_eccentric(i, speed_dps, reps)
         return reps, self._set_timed_out(i)
-
-    def _track_vertical_bias(self, i: int, still_ticks: int) -> None:
-        """Teach the accelerometer's error model after every second of stillness."""
-        window = self._ticks(1.0)
-        if still_ticks and still_ticks % window == 0:
-            first = i - window + 1
-            vertical = self.history.features(self.motion_role, first, i)[:, Feature.VERTICAL_MPS2]
-            self._vertical.add(self.history.up(self.motion_role, first, i), vertical)
 
     def _follow_bend(self, i: int, hinge_deg: float, reps: list[RepTicks]) -> None:
         """Switch between bent and upright with hysteresis; a rise begins on straightening."""
@@ -313,34 +301,6 @@ class RepDetector:
             self._bend_gap = (gap_from, gap_to)
             self._pulling_into_gap = self._pulling_at_gap
 
-    def _climbing_at(self, last: int) -> bool:
-        """Whether the sensor was climbing at a pull's pace at tick ``last``: its vertical
-        acceleration integrated forward from the lifter's last rest (bent at the bottom
-        between reps, or at the last lockout) within a pull's length.
-
-        Rest means no vertical acceleration at all: the first moments of a heavy pull
-        accelerate too gently to end the looser stillness the upright reference waits for.
-        """
-        s = self.settings
-        first = max(last - self._ticks(s.max_concentric_s + s.min_rest_s), 0)
-        features = self.history.features(self.motion_role, first, last)
-        vertical = self._vertical_mps2(first, last)
-        seen = np.flatnonzero(~np.isnan(vertical))  # its own gap may have begun a little earlier
-        if not seen.size:
-            return False
-        vertical, features = vertical[: seen[-1] + 1], features[: seen[-1] + 1]
-        with np.errstate(invalid="ignore"):
-            resting = (features[:, Feature.GYRO_DPS] < s.rest_gyro_dps) & (
-                np.abs(vertical) < s.rest_accel_mps2
-            )
-        rest = last_run_end(resting, self._ticks(s.min_rest_s))
-        if rest is None or not 0 < vertical.size - 1 - rest <= self._ticks(s.max_concentric_s):
-            return False
-        since_rest = vertical[rest + 1 :]
-        if np.isnan(since_rest).any():
-            return False
-        return float(since_rest.sum()) / self.rate_hz > s.min_pull_speed_mps
-
     def _count_rep_hidden_in_gap(self, i: int, reps: list[RepTicks]) -> None:
         """Count a rep whose rise and lowering a data gap hid, as the trunk comes up at ``i``.
 
@@ -391,67 +351,20 @@ class RepDetector:
         rise.lockout = gap_from + min((gap_to - gap_from) // 2, pull)
 
     def _measure_climb(self, rise: _Rise, at_rest: int) -> None:
-        """Start, height gained and peak upward speed of a rise that locked out, from the
-        sensor's vertical acceleration up to tick ``at_rest``, where it is still again.
-
-        The trunk angle is a poor clock for the start: as the bar breaks the floor the knees
-        extend first and the trunk even leans a little further. The sensor's climb is not:
-        integrating the vertical acceleration backwards from rest gives its upward speed
-        (the trunk is upright a moment before the hips stop, hence rest rather than lockout).
-        """
+        """Measure the climb of a rise that locked out, from a little before its deepest
+        bend (the bar leaves the floor as the trunk still leans) up to tick ``at_rest``,
+        where the sensor is still again."""
         rise.climb_pending = False
         first = max(
             self._deepest_bend(rise) - self._ticks(self.settings.max_lean_s), rise.bent_since
         )
-        vertical = self._vertical_mps2(first, at_rest)
-        missing = np.flatnonzero(np.isnan(vertical))
-        if missing.size:  # never integrate across a gap
-            vertical = vertical[int(missing[-1]) + 1 :]
-        first = at_rest - vertical.size + 1
-        rise.start = min(max(first, rise.bent_since), rise.crossed)
-        if vertical.size < self._ticks(self.settings.min_measured_pull_s):
+        climb = self._meter.measure(first, at_rest)
+        if climb.climb_m != climb.climb_m:  # not measurable: the start is all it tells
+            rise.start = min(max(climb.start, rise.bent_since), rise.crossed)
             return
-        speed_mps, height_m = climb_profile(vertical, self.rate_hz)
-        fastest = int(np.argmax(speed_mps))
-        # The lowest point before the fastest climb, not the nearest standstill: a grinder
-        # nearly stalls at the sticking point, halfway up.
-        start = int(np.argmin(height_m[: fastest + 1]))
-        climb_m = -float(height_m[start])
-        peak_speed_mps = float(speed_mps[start:].max())
-        cut_short = missing.size > 0 and start == 0
-        rise.start = first + start
-        s = self.settings
-        if cut_short and not self._lifted(
-            climb_m, peak_speed_mps, s.min_lift_rise_m, s.min_pull_speed_mps
-        ):
-            return  # a gap hid where the pull began: what is left proves nothing either way
-        rise.climb_m, rise.peak_speed_mps = climb_m, peak_speed_mps
-        rise.peak_accel_mps2 = float(vertical[start:].max())
-        rise.trunk_kept = self._trunk_kept(first, start, height_m)
-        marks = central_climb(height_m[start:])
-        if marks is not None:
-            ten, ninety = marks
-            rise.climb_s = (ninety - ten) / self.rate_hz
-            # The lowest point drifts with the integral; the 10% mark does not. The sensor
-            # passes it about half its middle-80% time after the bar leaves the floor
-            # (simulated fixtures: median start error +0.04 s, 2.5% of reps off by > 0.5 s).
-            rise.start = first + start + max(ten - (ninety - ten) // 2, 0)
-
-    def _trunk_kept(self, first: int, start: int, height_m: FloatArray) -> float:
-        """Share of its bend the trunk still kept as the sensor, climbing from index
-        ``start`` of a height profile beginning at tick ``first``, passed
-        ``knees_first_climb_fraction`` of its climb (NaN: no clear climb or bend)."""
-        s = self.settings
-        mark = climb_mark(height_m[start:], s.knees_first_climb_fraction)
-        hinge_deg = self.history.hinge_deg(first, first + height_m.size - 1)
-        if mark is None or np.isnan(hinge_deg).any():
-            return float("nan")
-        at = start + mark
-        deepest_deg, upright_deg = float(hinge_deg[: at + 1].max()), float(hinge_deg[at:].min())
-        bend_deg = deepest_deg - upright_deg
-        if not bend_deg > s.down_deg - s.up_deg:
-            return float("nan")
-        return (float(hinge_deg[at]) - upright_deg) / bend_deg
+        rise.start, rise.climb_m, rise.climb_s = climb.start, climb.climb_m, climb.climb_s
+        rise.peak_speed_mps, rise.peak_accel_mps2 = climb.peak_speed_mps, climb.peak_accel_mps2
+        rise.trunk_kept = climb.trunk_kept
 
     def _is_lift(self, rise: _Rise, mid_set: bool = False) -> bool:
         """Whether the sensor climbed far and fast enough to have lifted anything (yes, if unknown).
@@ -471,8 +384,8 @@ class RepDetector:
             min_speed_mps, seated = s.min_pull_speed_mps, False
         if mid_set:
             min_speed_mps = s.min_watched_pull_speed_mps
-        lifted = self._lifted(rise.climb_m, rise.peak_speed_mps, min_rise_m, min_speed_mps)
-        return lifted and self._reached_upright(rise) and not seated
+        pulled = lifted(rise.climb_m, rise.peak_speed_mps, min_rise_m, min_speed_mps)
+        return pulled and self._reached_upright(rise) and not seated
 
     def _reached_upright(self, rise: _Rise) -> bool:
         """Whether the trunk came up all the way: lockout is upright (or at least most of the
@@ -500,12 +413,6 @@ class RepDetector:
         return _mean_or_nan(self.history.pelvis_deg(rise.lockout, last)), _mean_or_nan(
             self.history.lumbar_deg(rise.lockout, last)
         )
-
-    def _lifted(
-        self, climb_m: float, peak_speed_mps: float, min_rise_m: float, min_speed_mps: float
-    ) -> bool:
-        """Whether a climb (NaN: unknown, so yes) is high and fast enough for a pull."""
-        return not (climb_m < min_rise_m or peak_speed_mps < min_speed_mps)
 
     def _deepest_bend(self, rise: _Rise) -> int:
         """Tick of the deepest bend in the last stretch before the trunk came up."""
@@ -547,21 +454,6 @@ class RepDetector:
         if rise.emerged_from_gap is None or rise.climb_m == rise.climb_m or not known:
             return False
         return rise.peak_accel_mps2 > self.settings.standing_up_accel_ratio * max(known)
-
-    def _peak_accel_before(self, gap_from: int) -> float:
-        """The sensor's hardest upward acceleration in the moments before a gap (NaN: none
-        seen)."""
-        vertical = self._vertical_mps2(
-            gap_from - self._ticks(self.settings.gap_lead_s), gap_from - 1
-        )
-        return float(np.nanmax(vertical)) if not np.isnan(vertical).all() else float("nan")
-
-    def _vertical_mps2(self, first: int, last: int) -> FloatArray:
-        """The motion sensor's upward acceleration (gravity and its learnt reading error
-        removed) for ticks ``first..last``."""
-        up = self.history.up(self.motion_role, first, last)
-        vertical = self.history.features(self.motion_role, first, last)[:, Feature.VERTICAL_MPS2]
-        return np.asarray(vertical - self._vertical.error_mps2(up), dtype=np.float64)
 
     def _paced_like_a_pull(self, rise: _Rise, set_ratio: float, lone_ratio: float) -> bool:
         """Whether a rise climbed no faster than ``set_ratio`` times the set's median peak
@@ -634,15 +526,6 @@ class RepDetector:
             self._set_peak_accels_mps2 = []
             return True
         return False
-
-
-def last_run_end(flags: np.ndarray, min_length: int) -> int | None:
-    """Index of the last element of the last run of at least ``min_length`` true flags."""
-    padded = np.concatenate(([False], flags.astype(bool), [False]))
-    edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
-    starts, stops = edges[::2], edges[1::2]
-    long_enough = np.flatnonzero(stops - starts >= min_length)
-    return int(stops[long_enough[-1]]) - 1 if long_enough.size else None
 
 
 def _mean_or_nan(values: FloatArray) -> float:
