@@ -434,8 +434,7 @@ class RepDetector:
         """
         assert rise.lockout is not None
         s = self.settings
-        walk_until = rise.lockout + self._ticks(s.walking_window_s)
-        if not self._is_lift(rise) or self._walked_between(rise.lockout, walk_until):
+        if not self._is_lift(rise) or self._walked_off(rise.lockout):
             return False
         if self._leapt_into_gap(rise):
             return False
@@ -479,13 +478,29 @@ class RepDetector:
 
     def _walked_between(self, lockout: int, until: int) -> bool:
         """Whether the lifter walked between a lockout and ``until`` (footfalls on the sensor)."""
+        return self._footfalls(self._seen_deviation(lockout, until))
+
+    def _walked_off(self, lockout: int) -> bool:
+        """Whether the lifter walked off within ``walking_window_s`` of data after a lockout;
+        a data gap may push those footfalls as late as the longest lockout hold."""
+        s = self.settings
+        seen = self._seen_deviation(lockout, lockout + self._ticks(s.max_lockout_hold_s))
+        return self._footfalls(seen[: self._ticks(s.walking_window_s - s.lockout_settle_s)])
+
+    def _seen_deviation(self, lockout: int, until: int) -> FloatArray:
+        """The motion sensor's accelerometer deviation from gravity, where seen, from just
+        after a lockout (once the first shake of it settled) to tick ``until``."""
         first = lockout + self._ticks(self.settings.lockout_settle_s)
-        features = self.history.features(self.motion_role, first, until)
-        deviation = features[:, Feature.ACCEL_DEVIATION_MPS2]
-        seen = deviation[~np.isnan(deviation)]
-        if seen.size < self._ticks(self.settings.min_walk_s):
+        deviation = self.history.features(self.motion_role, first, until)[
+            :, Feature.ACCEL_DEVIATION_MPS2
+        ]
+        return deviation[~np.isnan(deviation)]
+
+    def _footfalls(self, deviation_mps2: FloatArray) -> bool:
+        """Whether enough accelerometer deviation was seen to judge, and it was walking."""
+        if deviation_mps2.size < self._ticks(self.settings.min_walk_s):
             return False
-        return bool(seen.mean() > self.settings.walking_accel_mps2)
+        return bool(deviation_mps2.mean() > self.settings.walking_accel_mps2)
 
     def _rep_cycle_ticks(self) -> float:
         """The set's usual time from one lockout to the next, in ticks."""

@@ -278,3 +278,15 @@ def test_a_set_up_fidgeting_through_a_short_gap_hides_no_rep() -> None:
     config = PipelineConfig(threshold_deg=session.truth["threshold_deg"])
     detected, true = counts(analyze_recording(session.recording, config), session.truth)
     assert detected == true
+
+
+@pytest.mark.parametrize("seed", [400009, 1100028])
+def test_a_plate_carried_off_through_a_gap_is_not_a_rep(seed: int) -> None:
+    # The lifter stands up with a plate and walks off, but the link drops a second into the
+    # walk: too few footfalls were seen before the gap to tell walking, so the ones after
+    # it must count.
+    session = simulate_session(random_spec(seed))
+    config = PipelineConfig(threshold_deg=session.truth["threshold_deg"])
+    result = analyze_recording(session.recording, config)
+    detected, true = counts(result, session.truth)
+    assert detected == true
