@@ -110,6 +110,9 @@ class RepSettings:
     #: A bend with a data gap in it that lasts this many times the set's usual bend between
     #: reps hid a whole rep (up to lockout and back down) in the gap.
     hidden_rep_bend_ratio: float = 1.75
+    #: ...unless it was a slow pull the gap cut in two, which comes out of it at least this
+    #: much less bent, in degrees, than it went in (a new pull comes up from the bottom).
+    cut_pull_rise_deg: float = 10.0
     #: How far back, in s, the deepest bend of a concentric is searched for before the
     #: trunk comes up (grinders stall for seconds).
     max_concentric_s: float = 5.0
@@ -332,13 +335,25 @@ class RepDetector:
 
     def _bent_too_long(self, i: int, gap_from: int, gap_to: int) -> bool:
         """Whether a bend with a gap in it, ending at ``i``, lasted far longer than the set's
-        usual bend between reps (and is not a slow pull the gap cut in two)."""
+        usual bend between reps (and is not a slow pull the gap cut in two: one that came out
+        of a gap shorter than a rep cycle still coming up, and higher than it went in)."""
         if len(self._set_bent_ticks) < 2:
             return False
         typical = median(self._set_bent_ticks[1:])  # the first rep's bend includes the set-up
         if i - self._bent_since < self.settings.hidden_rep_bend_ratio * typical:
             return False
-        return not (self._coming_up(gap_to, i) and gap_to - gap_from < self._rep_cycle_ticks())
+        within_a_pull = gap_to - gap_from < self._rep_cycle_ticks()
+        return not (
+            within_a_pull and self._coming_up(gap_to, i) and self._rose_in(gap_from, gap_to)
+        )
+
+    def _rose_in(self, gap_from: int, gap_to: int) -> bool:
+        """Whether the trunk came out of a gap markedly less bent than it went in."""
+        before_deg = self.history.hinge_deg(gap_from - 1, gap_from - 1)
+        after_deg = self.history.hinge_deg(gap_to, gap_to)
+        if not (before_deg.size and after_deg.size):
+            return True  # unknown: the gentler reading
+        return bool(after_deg[0] < before_deg[0] - self.settings.cut_pull_rise_deg)
 
     def _locked_out_in_gap(self, rise: _Rise, gap_from: int, gap_to: int) -> None:
         """Place the lockout of a pull that a data gap hid, and leave its climb unmeasured.

@@ -290,3 +290,13 @@ def test_a_plate_carried_off_through_a_gap_is_not_a_rep(seed: int) -> None:
     result = analyze_recording(session.recording, config)
     detected, true = counts(result, session.truth)
     assert detected == true
+
+
+def test_a_touch_and_go_rep_hidden_by_a_gap_shorter_than_a_rep_cycle_is_counted() -> None:
+    # The gap (2.8 s) swallows a quick touch-and-go rep from early in its pull to the next
+    # pull, which the data show coming up from the very bottom: a new pull, not the old one
+    # ground out slowly through the gap.
+    session = simulate_session(random_spec(1100000))
+    config = PipelineConfig(threshold_deg=session.truth["threshold_deg"])
+    detected, true = counts(analyze_recording(session.recording, config), session.truth)
+    assert detected == true
