@@ -249,12 +249,10 @@ def test_a_plate_picked_up_after_a_few_steps_is_not_taken_for_upright() -> None:
     # This session has no stance: the lifter takes a few steps, then lifts plates off the
     # floor, which jolts the sensors like footfalls; a second of that once vouched for the
     # bent posture over a plate as upright and every set was lost.
-    session = simulate_session(random_spec(200015))
-    kinds = [a["kind"] for a in session.truth["activities"][:3]]
-    assert kinds == ["walk", "plates", "walk"] and session.truth["calibration"] is None
-    config = PipelineConfig(threshold_deg=session.truth["threshold_deg"])
-    result = analyze_recording(session.recording, config)
-    detected, true = counts(result, session.truth)
+    result, truth = analyzed(random_spec(200015))
+    kinds = [a["kind"] for a in truth["activities"][:3]]
+    assert kinds == ["walk", "plates", "walk"] and truth["calibration"] is None
+    detected, true = counts(result, truth)
     assert detected == true
 
 
@@ -263,20 +261,16 @@ def test_a_gap_in_the_first_pull_before_any_upright_reference_loses_nothing_afte
     # pull: the orientation starts afresh while the sensor accelerates, and the "lockout"
     # seen as the data return is still moving. Taken for upright (and for which way is
     # forward), it once lost every set of the session.
-    session = simulate_session(random_spec(400031))
-    assert session.truth["calibration"] is None and session.truth["mode"] == "single"
-    config = PipelineConfig(threshold_deg=session.truth["threshold_deg"])
-    result = analyze_recording(session.recording, config)
-    detected, true = counts(result, session.truth)
+    result, truth = analyzed(random_spec(400031))
+    assert truth["calibration"] is None and truth["mode"] == "single"
+    detected, true = counts(result, truth)
     assert detected[1:] == true[1:]
 
 
 def test_a_set_up_fidgeting_through_a_short_gap_hides_no_rep() -> None:
     # The sensor climbs a little as the lifter, bent over the bar, comes half up, and a
     # 1.2 s gap begins: too short to hide the rest of a pull and its lowering.
-    session = simulate_session(random_spec(300025))
-    config = PipelineConfig(threshold_deg=session.truth["threshold_deg"])
-    detected, true = counts(analyze_recording(session.recording, config), session.truth)
+    detected, true = counts(*analyzed(random_spec(300025)))
     assert detected == true
 
 
@@ -285,10 +279,7 @@ def test_a_plate_carried_off_through_a_gap_is_not_a_rep(seed: int) -> None:
     # The lifter stands up with a plate and walks off, but the link drops a second into the
     # walk: too few footfalls were seen before the gap to tell walking, so the ones after
     # it must count.
-    session = simulate_session(random_spec(seed))
-    config = PipelineConfig(threshold_deg=session.truth["threshold_deg"])
-    result = analyze_recording(session.recording, config)
-    detected, true = counts(result, session.truth)
+    detected, true = counts(*analyzed(random_spec(seed)))
     assert detected == true
 
 
@@ -296,7 +287,5 @@ def test_a_touch_and_go_rep_hidden_by_a_gap_shorter_than_a_rep_cycle_is_counted(
     # The gap (2.8 s) swallows a quick touch-and-go rep from early in its pull to the next
     # pull, which the data show coming up from the very bottom: a new pull, not the old one
     # ground out slowly through the gap.
-    session = simulate_session(random_spec(1100000))
-    config = PipelineConfig(threshold_deg=session.truth["threshold_deg"])
-    detected, true = counts(analyze_recording(session.recording, config), session.truth)
+    detected, true = counts(*analyzed(random_spec(1100000)))
     assert detected == true
