@@ -46,6 +46,15 @@ class Climb:
     #: Share of its bend the trunk still kept early in the climb (dimensionless).
     trunk_kept: float = _NAN
 
+    @property
+    def measured(self) -> bool:
+        """Whether the sensor's climb could be measured at all (else only ``start`` is)."""
+        return self.climb_m == self.climb_m
+
+
+#: The climb of a rise not yet (or never) measured.
+UNMEASURED = Climb(0)
+
 
 class ClimbMeter:
     """Measures the motion sensor's climbs from the tick history."""

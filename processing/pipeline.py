@@ -183,12 +183,7 @@ class Pipeline:
 
     def _all_still(self, block: TickBlock) -> np.ndarray:
         """Per tick: every sensor's gyroscope quiet and accelerometer reading just gravity."""
-        s = self.config.posture
-        still = [
-            (f[:, Feature.GYRO_DPS] < s.still_gyro_dps)
-            & (f[:, Feature.ACCEL_DEVIATION_MPS2] < s.still_accel_tolerance_mps2)
-            for f in block.features.values()
-        ]
+        still = [self.config.posture.still(f) for f in block.features.values()]
         return np.asarray(np.logical_and.reduce(still))
 
     def _process(self, block: TickBlock | None, events: list[Event]) -> Update:
@@ -358,13 +353,8 @@ class Pipeline:
 
     def _still_up(self, role: str, first: int, last: int) -> FloatArray:
         """A sensor's up vectors from tick ``first`` to ``last``, NaN where it moved."""
-        s = self.config.posture
-        features = self._history.features(role, first, last)
-        moved = (features[:, Feature.GYRO_DPS] >= s.still_gyro_dps) | (
-            features[:, Feature.ACCEL_DEVIATION_MPS2] >= s.still_accel_tolerance_mps2
-        )
         up = self._history.up(role, first, last)
-        up[moved] = np.nan
+        up[~self.config.posture.still(self._history.features(role, first, last))] = np.nan
         return up
 
     def _add_rep(self, ticks: RepTicks) -> list[Event]:

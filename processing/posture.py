@@ -18,6 +18,7 @@ from processing.angles import (
     tilt_deg,
     unit,
 )
+from processing.motion import Feature
 from sensor.samples import FloatArray
 
 
@@ -42,6 +43,15 @@ class PostureSettings:
     lockout_tolerance_deg: float = 8.0
     #: Lockouts needed before they may overrule a calibration stance.
     lockouts_to_overrule: int = 2
+
+    def still(self, features: FloatArray) -> np.ndarray:
+        """Per row of a sensor's feature table: gyroscope quiet and accelerometer reading
+        just gravity (False where unseen)."""
+        with np.errstate(invalid="ignore"):
+            return np.asarray(
+                (features[:, Feature.GYRO_DPS] < self.still_gyro_dps)
+                & (features[:, Feature.ACCEL_DEVIATION_MPS2] < self.still_accel_tolerance_mps2)
+            )
 
 
 class SensorPosture:

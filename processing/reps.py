@@ -26,7 +26,7 @@ from statistics import median
 
 import numpy as np
 
-from processing.climb import ClimbMeter, lifted
+from processing.climb import UNMEASURED, Climb, ClimbMeter, lifted
 from processing.history import TickHistory
 from processing.motion import Feature
 from sensor.samples import FloatArray
@@ -166,15 +166,17 @@ class _Rise:
     crossed: int
     lockout: int | None = None
     start: int = 0
-    climb_m: float = float("nan")  # NaN: not measurable (a gap cut the pull short)
-    peak_speed_mps: float = float("nan")
-    #: Hardest upward acceleration of the climb (risen in a gap: just before the gap).
-    peak_accel_mps2: float = float("nan")
-    climb_s: float = float("nan")  # how long the middle 80% of the climb took
-    trunk_kept: float = float("nan")  # share of the bend kept early in the climb (NaN: unknown)
+    climb: Climb = UNMEASURED  # not measurable when a gap cut the pull short
     #: First tick of the data gap the trunk came up in (None: seen coming up).
     emerged_from_gap: int | None = None
+    #: Hardest upward acceleration just before that gap.
+    accel_into_gap_mps2: float = float("nan")
     climb_pending: bool = False  # locked out, climb not yet measured (waiting for rest)
+
+    @property
+    def peak_accel_mps2(self) -> float:
+        """Hardest upward acceleration of the climb or, unmeasured, into the gap it rose in."""
+        return self.climb.peak_accel_mps2 if self.climb.measured else self.accel_into_gap_mps2
 
 
 class RepDetector:
@@ -238,7 +240,7 @@ class RepDetector:
         self._follow_bend(i, hinge_deg, reps)
         if gap_from is not None and self._rise is not None and self._rise.crossed == i:
             self._rise.emerged_from_gap = gap_from
-            self._rise.peak_accel_mps2 = self._meter.peak_accel_before(gap_from)
+            self._rise.accel_into_gap_mps2 = self._meter.peak_accel_before(gap_from)
         self._follow_rise(i, speed_dps, still_ticks > 0, reps)
         self._follow_eccentric(i, speed_dps, reps)
         return reps, self._set_timed_out(i)
@@ -373,13 +375,9 @@ class RepDetector:
         first = max(
             self._deepest_bend(rise) - self._ticks(self.settings.max_lean_s), rise.bent_since
         )
-        climb = self._meter.measure(first, at_rest)
-        if climb.climb_m != climb.climb_m:  # not measurable: the start is all it tells
-            rise.start = min(max(climb.start, rise.bent_since), rise.crossed)
-            return
-        rise.start, rise.climb_m, rise.climb_s = climb.start, climb.climb_m, climb.climb_s
-        rise.peak_speed_mps, rise.peak_accel_mps2 = climb.peak_speed_mps, climb.peak_accel_mps2
-        rise.trunk_kept = climb.trunk_kept
+        rise.climb = climb = self._meter.measure(first, at_rest)
+        # Unmeasured, the start is all it tells, and no later than the trunk came up.
+        rise.start = climb.start if climb.measured else min(climb.start, rise.crossed)
 
     def _is_lift(self, rise: _Rise, mid_set: bool = False) -> bool:
         """Whether the sensor climbed far and fast enough to have lifted anything (yes, if unknown).
@@ -399,7 +397,7 @@ class RepDetector:
             min_speed_mps, seated = s.min_pull_speed_mps, False
         if mid_set:
             min_speed_mps = s.min_watched_pull_speed_mps
-        pulled = lifted(rise.climb_m, rise.peak_speed_mps, min_rise_m, min_speed_mps)
+        pulled = lifted(rise.climb.climb_m, rise.climb.peak_speed_mps, min_rise_m, min_speed_mps)
         return pulled and self._reached_upright(rise) and not seated
 
     def _reached_upright(self, rise: _Rise) -> bool:
@@ -453,19 +451,20 @@ class RepDetector:
             return False
         if self._leapt_into_gap(rise):
             return False
-        climb_s = rise.climb_s if rise.climb_s == rise.climb_s else s.unloaded_climb_s
+        climb = rise.climb
+        climb_s = climb.climb_s if climb.climb_s == climb.climb_s else s.unloaded_climb_s
         allowed_ratio = float((climb_s / s.unloaded_climb_s) ** s.climb_time_exponent)
-        if rise.trunk_kept == rise.trunk_kept:
+        if climb.trunk_kept == climb.trunk_kept:
             set_ratio = max(s.max_final_speed_ratio, allowed_ratio)
             paced = self._paced_like_a_pull(rise, set_ratio, max(allowed_ratio, 1.0))
-            return paced and rise.trunk_kept >= s.min_trunk_kept
+            return paced and climb.trunk_kept >= s.min_trunk_kept
         return self._paced_like_a_pull(rise, allowed_ratio, min(allowed_ratio, 1.0))
 
     def _leapt_into_gap(self, rise: _Rise) -> bool:
         """Whether a rise that came up in a data gap began by accelerating upward far harder
         than any of the set's pulls did: unloaded, the body leaps up."""
         known = [a for a in self._set_peak_accels_mps2 if a == a]
-        if rise.emerged_from_gap is None or rise.climb_m == rise.climb_m or not known:
+        if rise.emerged_from_gap is None or rise.climb.measured or not known:
             return False
         return rise.peak_accel_mps2 > self.settings.standing_up_accel_ratio * max(known)
 
@@ -474,11 +473,11 @@ class RepDetector:
         speed or, with no set in progress, ``lone_ratio`` times a loaded pull's."""
         s = self.settings
         if not self.set_in_progress:
-            return not rise.peak_speed_mps > s.lone_rep_max_speed_mps * lone_ratio
+            return not rise.climb.peak_speed_mps > s.lone_rep_max_speed_mps * lone_ratio
         measured = [v for v in self._set_speeds_mps if v == v]
         if not measured:  # no pace to compare with: only the climb's own time tells
             return set_ratio >= 1.0
-        return not rise.peak_speed_mps > set_ratio * median(measured)
+        return not rise.climb.peak_speed_mps > set_ratio * median(measured)
 
     def _went_back_down(self, rise: _Rise, bend: int) -> bool:
         """Whether a bend lowers the bar of ``rise``: no walking about in between.
@@ -539,7 +538,7 @@ class RepDetector:
     def _count(self, rise: _Rise, end: int, dropped: bool, hidden: bool = False) -> RepTicks:
         """A rep from a settled rise; its climbing speed sets the pace for the rest of the set."""
         assert rise.lockout is not None
-        self._set_speeds_mps.append(rise.peak_speed_mps)
+        self._set_speeds_mps.append(rise.climb.peak_speed_mps)
         self._set_peak_accels_mps2.append(rise.peak_accel_mps2)
         self._set_lockouts.append(rise.lockout)
         if not hidden:
