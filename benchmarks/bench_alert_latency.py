@@ -32,8 +32,8 @@ from benchlib import (
     percentiles_ms,
 )
 
-from processing.mqtt_url import BrokerURL
-from processing.service import LifterSpec, Service, ServiceConfig
+from processing.live.service import LifterSpec, Service, ServiceConfig
+from processing.wire.mqtt_url import BrokerURL
 
 TARGET_P99_MS = 30.0
 

@@ -17,7 +17,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from processing.pipeline import Pipeline, PipelineConfig
+from processing.detect.pipeline import Pipeline, PipelineConfig
 from sensor.recording import iter_batches
 from sensor.simulate import SensorSpec, SessionSpec, SetSpec, simulate_session
 

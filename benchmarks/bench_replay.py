@@ -22,13 +22,13 @@ from pathlib import Path
 
 from benchlib import FIXTURES, mosquitto
 
-from processing.analysis import analyze_recording
 from processing.commands.replay import replay_url
-from processing.mqtt_url import BrokerURL
-from processing.outbox import Outbox
-from processing.pipeline import PipelineConfig
-from processing.service import LifterSpec, Service, ServiceConfig
-from processing.store import SessionStore
+from processing.detect.pipeline import PipelineConfig
+from processing.live.outbox import Outbox
+from processing.live.service import LifterSpec, Service, ServiceConfig
+from processing.offline.analysis import analyze_recording
+from processing.store.reader import SessionStore
+from processing.wire.mqtt_url import BrokerURL
 from sensor.recording import read_recording, write_recording
 from sensor.simulate import SensorSpec, SessionSpec, SetSpec, simulate_session
 

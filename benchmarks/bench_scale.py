@@ -36,8 +36,8 @@ from benchlib import (
     process_cpu_s,
 )
 
-from processing.mqtt_url import BrokerURL
-from processing.service import LifterSpec, Service, ServiceConfig
+from processing.live.service import LifterSpec, Service, ServiceConfig
+from processing.wire.mqtt_url import BrokerURL
 
 #: The two-sensor 100 Hz fixtures, replayed round robin.
 POOL = ("dual_conventional_mixed", "edge_gap_mid_set", "edge_no_calibration", "edge_upside_down")

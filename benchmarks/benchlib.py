@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from processing.service import LifterUpdate
+from processing.live.service import LifterUpdate
 from sensor.recording import iter_batches, read_recording
 from sensor.samples import SampleBatch, SensorStatus
 

@@ -17,7 +17,7 @@ from plotly.subplots import make_subplots
 
 from dashboard.data import ProgressPoint, angle_label
 from processing.events import AngleTrace
-from processing.store import SorenessEntry, StoredRep, StoredSet
+from processing.store.reader import SorenessEntry, StoredRep, StoredSet
 
 GREEN = "#2e7d32"
 AMBER = "#ef8f00"

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from processing.mqtt_url import DEFAULT_URL
+from processing.wire.mqtt_url import DEFAULT_URL
 
 DB_ENV = "BACKSPOTTER_DB"
 MQTT_ENV = "BACKSPOTTER_MQTT"
@@ -31,7 +31,7 @@ class DashboardSettings:
 
 def settings_from_env(environ: Mapping[str, str] = os.environ) -> DashboardSettings:
     """Settings from ``BACKSPOTTER_DB``, ``BACKSPOTTER_MQTT`` (empty: off) and the password."""
-    from processing.store import default_db_path
+    from processing.store.reader import default_db_path
 
     db_text = environ.get(DB_ENV)
     mqtt_text = environ.get(MQTT_ENV, DEFAULT_URL)

@@ -21,7 +21,7 @@ from typing import Any
 import streamlit as st
 
 from processing.events import AngleTrace
-from processing.store import SessionDetail, SessionStore, SessionSummary, StoredRep
+from processing.store.reader import SessionDetail, SessionStore, SessionSummary, StoredRep
 
 #: How many sensors a session's mode means.
 SENSOR_COUNT = {"dual": "two", "single": "one"}

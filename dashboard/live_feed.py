@@ -25,8 +25,8 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from dashboard.data import shared_store, stored_events
 from dashboard.live_state import LifterState, LiveView, newer_session
-from processing.mqtt_url import BrokerURL
-from processing.store import SessionStore
+from processing.store.reader import SessionStore
+from processing.wire.mqtt_url import BrokerURL
 
 log = logging.getLogger(__name__)
 

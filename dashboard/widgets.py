@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import streamlit as st
 
 from dashboard.data import local_time
-from processing.store import SessionSummary
+from processing.store.reader import SessionSummary
 
 _CSS = """
 <style>

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Literal
 
-from sensor.replay import REPLAY_BATCH_S, paced
+from sensor.recording.replay import REPLAY_BATCH_S, paced
 from sensor.samples import SampleBatch, SensorStatus
 from sensor.simulate import SessionSpec, random_spec, stream_session
 

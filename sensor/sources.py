@@ -142,7 +142,7 @@ def _positive_number(url: SourceURL, name: str, text: str) -> float:
 
 def _open_replay(url: SourceURL, _ble: BleOptions) -> Source:
     """``replay://<file>?speed=``."""
-    from sensor.replay import ReplaySource
+    from sensor.recording.replay import ReplaySource
 
     if not url.target:
         raise url.error("no recording file given (replay://path/to/file.csv)")

@@ -12,10 +12,10 @@ import sys
 from pathlib import Path
 
 from processing.events import Event
-from processing.messages import EventStamper, now_ms
-from processing.mqtt import MqttPublisher
-from processing.mqtt_url import BrokerURL
-from processing.outbox import Outbox
+from processing.live.mqtt import MqttPublisher
+from processing.live.outbox import Outbox
+from processing.wire.messages import EventStamper, now_ms
+from processing.wire.mqtt_url import BrokerURL
 
 SESSION_ID = "crash-test"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from processing.events import AngleTrace
-from processing.store_writer import SessionRecord, StoreWriter
+from processing.store.writer import SessionRecord, StoreWriter
 
 SESSION_ID = "killed"
 

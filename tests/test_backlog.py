@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from processing.backlog import Backlog, coalesce, join
-from processing.pipeline import Pipeline, PipelineConfig
+from processing.detect.pipeline import Pipeline, PipelineConfig
+from processing.live.backlog import Backlog, coalesce, join
 from sensor.recording import iter_batches, read_recording
 from sensor.samples import SampleBatch, SensorStatus
 from sensor.sources import SourceItem

@@ -28,8 +28,8 @@ from bumble_radio import (
 )
 from source_collector import SourceCollector
 
-from processing.analysis import analyze_recording
 from processing.commands.record import record
+from processing.offline.analysis import analyze_recording
 from sensor.ble import BleBackend, BleSource, LinkPolicy, LinkStats, scan
 from sensor.exc import DeviceError
 from sensor.profiles import get_profile

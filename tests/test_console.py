@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from processing.console import ConsoleView
-from processing.cue import BellCue, SilentCue, ToneCue, make_cue, write_tone
 from processing.events import AngleTrace, Event
-from processing.messages import EventStamper
-from processing.service import LifterUpdate, Service, ServiceConfig
+from processing.live.console import ConsoleView
+from processing.live.cue import BellCue, SilentCue, ToneCue, make_cue, write_tone
+from processing.live.service import LifterUpdate, Service, ServiceConfig
+from processing.wire.messages import EventStamper
 
 
 class CountingCue:

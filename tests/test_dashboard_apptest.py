@@ -28,10 +28,10 @@ from dashboard.config import DB_ENV, MQTT_ENV, PASSWORD_ENV
 from dashboard.data import shared_store
 from dashboard.live_feed import shared_feed
 from processing.commands.replay import replay_url
-from processing.mqtt_url import BrokerURL
-from processing.outbox import outbox_path_for
-from processing.service import LifterSpec, Service, ServiceConfig
-from processing.store import SessionDetail, SessionStore, StoredRep
+from processing.live.outbox import outbox_path_for
+from processing.live.service import LifterSpec, Service, ServiceConfig
+from processing.store.reader import SessionDetail, SessionStore, StoredRep
+from processing.wire.mqtt_url import BrokerURL
 from sensor.recording import read_truth
 
 ROOT = Path(__file__).parents[1]

@@ -20,7 +20,7 @@ import pytest
 from brokers import MosquittoBroker, free_port, port_accepts, wait_until
 from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
 
-from processing.store import SessionStore, StoredSet
+from processing.store.reader import SessionStore, StoredSet
 from sensor.recording import read_truth
 
 ROOT = Path(__file__).parents[1]

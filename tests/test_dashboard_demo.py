@@ -14,7 +14,7 @@ from brokers import free_port, port_accepts, wait_until
 from mqtt_subscriber import Subscriber
 from paho.mqtt.enums import MQTTProtocolVersion
 
-from processing.store import SessionStore
+from processing.store.reader import SessionStore
 
 BACKSPOTTER = str(Path(sys.executable).parent / "backspotter")
 

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from dashboard.live_state import LifterState, LiveView
-from processing.alerts import ReferenceSettings
 from processing.commands.replay import replay_url
-from processing.service import LifterSpec, Service, ServiceConfig
-from processing.store import SessionStore
+from processing.detect.alerts import ReferenceSettings
+from processing.live.service import LifterSpec, Service, ServiceConfig
+from processing.store.reader import SessionStore
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "random_seed_110.csv.gz"
 

@@ -1,4 +1,4 @@
-"""Scoring an analysis against ground truth (processing/evaluation.py), on hand-built cases.
+"""Scoring an analysis against ground truth (processing/offline/evaluation.py), on hand-built cases.
 
 Every expected figure below is worked out by hand in the comments, not by running the code.
 """
@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
-from processing.analysis import analyze_recording
 from processing.cli import main
-from processing.evaluation import (
+from processing.detect.pipeline import PipelineConfig
+from processing.offline.analysis import analyze_recording
+from processing.offline.evaluation import (
     Counts,
     ErrorStats,
     SetScore,
@@ -26,7 +27,6 @@ from processing.evaluation import (
     total_score,
     with_threshold,
 )
-from processing.pipeline import PipelineConfig
 from sensor.recording import read_recording
 
 Json = dict[str, Any]

@@ -16,13 +16,13 @@ from brokers import MosquittoBroker, eventually, free_port, wait_until
 from mqtt_subscriber import Received, Subscriber
 from paho.mqtt.enums import MQTTProtocolVersion
 
-from processing.broker import EmbeddedBroker
 from processing.events import AngleTrace, Event
-from processing.messages import EventStamper, live_payload, now_ms
-from processing.mqtt import MqttPublisher
-from processing.mqtt_url import BrokerURL
-from processing.outbox import Outbox
-from processing.schemas import event_types, validate_event, validator
+from processing.live.broker import EmbeddedBroker
+from processing.live.mqtt import MqttPublisher
+from processing.live.outbox import Outbox
+from processing.wire.messages import EventStamper, live_payload, now_ms
+from processing.wire.mqtt_url import BrokerURL
+from processing.wire.schemas import event_types, validate_event, validator
 
 PUBLISHER_PROCESS = Path(__file__).with_name("publisher_process.py")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from processing.orientation import OrientationFilter, typical_interval_s
+from processing.detect.orientation import OrientationFilter, typical_interval_s
 from sensor.samples import GRAVITY_MPS2, SampleBatch
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from processing.outbox import Outbox
+from processing.live.outbox import Outbox
 
 
 def test_rows_come_back_in_order_until_acknowledged(tmp_path: Path) -> None:

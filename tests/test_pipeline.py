@@ -11,10 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from processing.analysis import analyze_recording
+from processing.detect.pipeline import Pipeline, PipelineConfig
+from processing.detect.ticks import TickSettings
 from processing.events import Event
-from processing.pipeline import Pipeline, PipelineConfig
-from processing.ticks import TickSettings
+from processing.offline.analysis import analyze_recording
 from sensor.recording import Recording, iter_batches
 from sensor.samples import SampleBatch, SensorStatus
 from sensor.sim.imu import Mount

@@ -17,9 +17,9 @@ from sensor.recording import (
     read_recording,
     write_recording,
 )
-from sensor.recording_bulk import parse_bulk
-from sensor.recording_files import decode_utf8
-from sensor.recording_parse import (
+from sensor.recording.bulk import parse_bulk
+from sensor.recording.files import decode_utf8
+from sensor.recording.parse import (
     Columns,
     drop_partial_last_line,
     first_problem,

@@ -11,17 +11,17 @@ import numpy as np
 import pytest
 from scipy.optimize import brentq
 
-from processing.alerts import ReferenceSettings
-from processing.analysis import analyze_recording
-from processing.motion import central_climb
-from processing.pipeline import (
+from processing.detect.alerts import ReferenceSettings
+from processing.detect.motion import central_climb
+from processing.detect.pipeline import (
     AnalysisResult,
     Pipeline,
     PipelineConfig,
     carried_hinge_deg,
     forward_filled,
 )
-from processing.ticks import TickSettings
+from processing.detect.ticks import TickSettings
+from processing.offline.analysis import analyze_recording
 from sensor.recording import iter_batches, read_recording, read_truth
 from sensor.simulate import Gap, SensorSpec, SessionSpec, SetSpec, random_spec, simulate_session
 

@@ -19,14 +19,14 @@ from brokers import MosquittoBroker, eventually, free_port, port_accepts, wait_u
 from mqtt_subscriber import Received, Subscriber
 from paho.mqtt.enums import MQTTProtocolVersion
 
-from processing.analysis import analyze_recording
 from processing.commands.replay import replay_url
-from processing.mqtt_url import BrokerURL
-from processing.outbox import outbox_path_for
-from processing.pipeline import PipelineConfig
-from processing.schemas import validate_event, validator
-from processing.service import LifterSpec, Service, ServiceConfig
-from processing.store import SessionStore
+from processing.detect.pipeline import PipelineConfig
+from processing.live.outbox import outbox_path_for
+from processing.live.service import LifterSpec, Service, ServiceConfig
+from processing.offline.analysis import analyze_recording
+from processing.store.reader import SessionStore
+from processing.wire.mqtt_url import BrokerURL
+from processing.wire.schemas import validate_event, validator
 from sensor.recording import iter_batches, read_recording
 from sensor.samples import SampleBatch, SensorStatus
 from sensor.sources import Source, SourceItem, open_sources

@@ -19,7 +19,7 @@ from processing.commands.scan import format_found
 from sensor.ble import BleSource, FoundSensor
 from sensor.exc import SourceURLError
 from sensor.recording import read_recording, write_recording
-from sensor.replay import ReplaySource, paced
+from sensor.recording.replay import ReplaySource, paced
 from sensor.samples import SampleBatch
 from sensor.simsource import SimSource
 from sensor.simulate import SensorSpec, SessionSpec, SetSpec, simulate_session, stream_session

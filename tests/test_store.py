@@ -15,10 +15,10 @@ import pytest
 from brokers import wait_until
 
 from processing.events import AngleTrace, Event
-from processing.messages import EventStamper
-from processing.store import SessionStore
-from processing.store_schema import StoreError
-from processing.store_writer import SessionRecord, StoreWriter
+from processing.store.reader import SessionStore
+from processing.store.schema import StoreError
+from processing.store.writer import SessionRecord, StoreWriter
+from processing.wire.messages import EventStamper
 
 WRITER_PROCESS = Path(__file__).with_name("store_writer_process.py")
 

@@ -11,7 +11,7 @@ from dashboard.charts import progress_figure
 from dashboard.config import settings_from_env
 from dashboard.data import angle_label, local_time, progress_points, rep_stats, shared_store
 from dashboard.widgets import browser_zone, pick_session
-from processing.store import SessionStore, SessionSummary, SorenessEntry
+from processing.store.reader import SessionStore, SessionSummary, SorenessEntry
 
 MODE_NAMES = {"dual": "Two sensors", "single": "One sensor"}
 

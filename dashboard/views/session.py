@@ -28,7 +28,7 @@ from dashboard.data import (
 )
 from dashboard.widgets import big_number, browser_zone, pick_session
 from processing.events import AngleTrace
-from processing.store import SessionDetail
+from processing.store.reader import SessionDetail
 
 _ALERT_STYLE = "background-color: #ffebee; color: #b71c1c; font-weight: 700"
 

@@ -11,7 +11,7 @@ import streamlit as st
 from dashboard.config import settings_from_env
 from dashboard.data import local_time, rep_stats, session_rows, shared_store
 from dashboard.widgets import browser_zone
-from processing.store import SessionStore
+from processing.store.reader import SessionStore
 
 SESSION_PAGE = Path(__file__).parent / "session.py"
 ALL_LIFTERS = "All lifters"

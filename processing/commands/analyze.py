@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from processing.commands.threshold_options import add_threshold_options, reference_settings
-from processing.report import progress_reporter
+from processing.offline.report import progress_reporter
 
 
 def register(subparsers: Any) -> None:
@@ -27,9 +27,9 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Analyze the file and print JSON or tables; exit status 2 on a malformed file."""
-    from processing.analysis import analyze_recording
-    from processing.pipeline import PipelineConfig
-    from processing.report import print_analysis
+    from processing.detect.pipeline import PipelineConfig
+    from processing.offline.analysis import analyze_recording
+    from processing.offline.report import print_analysis
     from sensor.exc import RecordingFormatError
     from sensor.recording import read_recording
 

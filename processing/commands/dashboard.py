@@ -164,8 +164,8 @@ def options_from(args: argparse.Namespace) -> DashboardOptions:
     """Validated options; ``ValueError`` with a message for the user otherwise."""
     from dashboard.auth import binding_error
     from dashboard.config import PASSWORD_ENV
-    from processing.mqtt_url import BrokerURL
-    from processing.store import default_db_path
+    from processing.store.reader import default_db_path
+    from processing.wire.mqtt_url import BrokerURL
 
     password = os.environ.get(PASSWORD_ENV) or None
     if args.password_file is not None:

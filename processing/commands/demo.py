@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 from processing.commands.dashboard import DEFAULT_PORT
 
 if TYPE_CHECKING:
-    from processing.mqtt_url import BrokerURL
-    from processing.service import Service, ServiceConfig
+    from processing.live.service import Service, ServiceConfig
+    from processing.wire.mqtt_url import BrokerURL
 
 DEMO_LIFTER = "demo"
 #: Simulator seeds whose lifter wears two sensors (upper L1, lower S1). Seed 8 is five sets,
@@ -68,8 +68,8 @@ def seeds(first: int | None) -> Iterator[int]:
 
 def sim_config(url: BrokerURL, db_path: Path, seed: int, speed: float) -> ServiceConfig:
     """One simulated session of the demo lifter, published and stored like a real one."""
-    from processing.outbox import outbox_path_for
-    from processing.service import LifterSpec, ServiceConfig
+    from processing.live.outbox import outbox_path_for
+    from processing.live.service import LifterSpec, ServiceConfig
 
     source = f"sim://?seed={seed}&speed={speed:g}"
     return ServiceConfig(
@@ -85,8 +85,8 @@ def run(args: argparse.Namespace) -> int:
     """Run the demo until Ctrl-C (or SIGTERM)."""
     import asyncio
 
-    from processing.mqtt_url import BrokerURL
-    from processing.store import default_db_path
+    from processing.store.reader import default_db_path
+    from processing.wire.mqtt_url import BrokerURL
 
     if args.speed <= 0:
         print("backspotter demo: --speed must be positive", file=sys.stderr)
@@ -109,8 +109,8 @@ async def _demo(args: argparse.Namespace, url: BrokerURL, db_path: Path) -> int:
     import asyncio
     import contextlib
 
-    from processing.broker import ensure_broker
     from processing.commands.dashboard import DashboardOptions, start_dashboard, stop_dashboard
+    from processing.live.broker import ensure_broker
 
     async with contextlib.AsyncExitStack() as stack:
         broker = await ensure_broker(url)
@@ -133,7 +133,7 @@ async def _sessions(args: argparse.Namespace, url: BrokerURL, db_path: Path) -> 
     import asyncio
     import signal
 
-    from processing.service import Service
+    from processing.live.service import Service
 
     stopping = asyncio.Event()
     current: list[Service] = []
@@ -155,8 +155,8 @@ async def _sessions(args: argparse.Namespace, url: BrokerURL, db_path: Path) -> 
 
 async def _show(service: Service) -> None:
     """Run one session with the console view (silent: the dashboard shows the alerts)."""
-    from processing.console import ConsoleView
-    from processing.cue import make_cue
+    from processing.live.console import ConsoleView
+    from processing.live.cue import make_cue
 
     view = ConsoleView(service, make_cue("off", sys.stdout))
     service.observers.append(view)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from processing.evaluation import FileScore
+    from processing.offline.evaluation import FileScore
 
 #: File name endings of recordings (``imu-recording/1``).
 RECORDING_SUFFIXES = (".csv", ".csv.gz")
@@ -42,8 +42,8 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Score every recording with truth; exit 1 if one could not be read, 2 without any."""
-    from processing.evaluation import total_score
-    from processing.evaluation_report import print_evaluation
+    from processing.offline.evaluation import total_score
+    from processing.offline.evaluation_report import print_evaluation
 
     directory = Path(args.directory)
     paths = recordings_with_truth(directory) if directory.is_dir() else []
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
 
 def recordings_with_truth(directory: Path) -> list[Path]:
     """Recordings under ``directory`` (recursively) that have a ``NAME.truth.json``."""
-    from sensor.recording_files import sidecar_path
+    from sensor.recording.files import sidecar_path
 
     return sorted(
         path
@@ -95,9 +95,9 @@ def score_recording(
     path: Path, name: str, threshold_deg: float | None, progress: ProgressCallback | None = None
 ) -> FileScore:
     """Analyze one recording with the truth's threshold (or ``threshold_deg``) and score it."""
-    from processing.analysis import analyze_recording
-    from processing.evaluation import score_file, with_threshold
-    from processing.pipeline import PipelineConfig
+    from processing.detect.pipeline import PipelineConfig
+    from processing.offline.analysis import analyze_recording
+    from processing.offline.evaluation import score_file, with_threshold
     from sensor.exc import RecordingFormatError
     from sensor.recording import read_recording, read_truth
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from processing.commands.threshold_options import add_threshold_options, reference_settings
 
 if TYPE_CHECKING:
-    from processing.service import ServiceConfig
+    from processing.live.service import ServiceConfig
 
 DEFAULT_LIFTER = "default"
 
@@ -49,11 +49,11 @@ def serve(args: argparse.Namespace, lifters: list[tuple[str, tuple[str, ...]]], 
     """Run the service for ``(lifter, source URLs)`` until the sources end or Ctrl-C."""
     import asyncio
 
-    from processing.mqtt_url import BrokerURL
-    from processing.outbox import outbox_path_for
-    from processing.service import LifterSpec, ServiceConfig
-    from processing.store import default_db_path
-    from processing.store_schema import StoreError
+    from processing.live.outbox import outbox_path_for
+    from processing.live.service import LifterSpec, ServiceConfig
+    from processing.store.reader import default_db_path
+    from processing.store.schema import StoreError
+    from processing.wire.mqtt_url import BrokerURL
     from sensor.exc import BackspotterSensorError
 
     db_path = args.db or default_db_path()
@@ -79,9 +79,9 @@ async def _serve(config: ServiceConfig, cue_kind: str) -> int:
     import asyncio
     import signal
 
-    from processing.console import ConsoleView
-    from processing.cue import make_cue
-    from processing.service import Service
+    from processing.live.console import ConsoleView
+    from processing.live.cue import make_cue
+    from processing.live.service import Service
 
     service = Service(config)
     view = ConsoleView(service, make_cue(cue_kind, sys.stdout))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from processing.alerts import REFERENCE_REPS, ReferenceSettings
+from processing.detect.alerts import REFERENCE_REPS, ReferenceSettings
 
 
 def add_threshold_options(parser: argparse.ArgumentParser) -> None:

@@ -1,4 +1,8 @@
-"""Bluetooth LE sensors through bleak: scanning, one supervised link per sensor, as a source."""
+"""Bluetooth LE sensors through bleak: scanning, one supervised link per sensor, as a source.
+
+May import ``sensor.profiles``, :mod:`sensor.samples`, :mod:`sensor.timebase`,
+:mod:`sensor.exc`, ``sensor.ble.*``, bleak and bleak-retry-connector.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Byte-exact BLE device profiles by name: witmotion, movesense, thingy52, backspotter."""
+"""Byte-exact BLE device profiles by name: witmotion, movesense, thingy52, backspotter.
+
+Pure bytes to samples and back; may import :mod:`sensor.samples`, ``sensor.profiles.*`` and
+numpy.
+"""
 
 from __future__ import annotations
 

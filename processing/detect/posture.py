@@ -11,14 +11,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from processing.angles import (
+from processing.detect.angles import (
     forward_direction,
     orthonormal_forward,
     sagittal_deg,
     tilt_deg,
     unit,
 )
-from processing.motion import Feature
+from processing.detect.motion import Feature
 from sensor.samples import FloatArray
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from processing.angles import unit
+from processing.detect.angles import unit
 from sensor.samples import FloatArray
 
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from rich.console import Console
 from rich.table import Table
 
-from processing.evaluation import Counts, ErrorStats, FileScore, SetScore, TotalScore
+from processing.offline.evaluation import Counts, ErrorStats, FileScore, SetScore, TotalScore
 
 #: What the peak angle measures in each mode (DESIGN.md, measurement model).
 ANGLE_OF_MODE = {"dual": "lumbar flexion", "single": "trunk inclination"}

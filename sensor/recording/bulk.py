@@ -2,7 +2,7 @@
 
 It reads a one-hour, two-sensor, 100 Hz recording in a fraction of a second, but cannot say
 where a problem is: it returns None whenever anything is unusual, and the exact parser in
-:mod:`sensor.recording_parse` then accepts the file or names the line and column at fault.
+:mod:`sensor.recording.parse` then accepts the file or names the line and column at fault.
 
 Values are copied straight out of the Arrow buffers (the documented columnar layout: a
 validity bitmap, then the values) because pyarrow's ``to_numpy`` imports pandas, which alone
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from sensor.recording_parse import (
+from sensor.recording.parse import (
     ACCEL_COLUMNS,
     GYRO_COLUMNS,
     MAG_COLUMNS,

@@ -25,7 +25,9 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from processing.messages import (
+from processing.live.mqtt_loop import SocketBinding
+from processing.live.outbox import Outbox
+from processing.wire.messages import (
     encode,
     event_topic,
     live_topic,
@@ -33,9 +35,7 @@ from processing.messages import (
     status_payload,
     status_topic,
 )
-from processing.mqtt_loop import SocketBinding
-from processing.mqtt_url import BrokerURL
-from processing.outbox import Outbox
+from processing.wire.mqtt_url import BrokerURL
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,7 @@
-"""JSON Schemas of every MQTT payload (documented in docs/mqtt.md), and a validator for them."""
+"""JSON Schemas of every MQTT payload (documented in docs/mqtt.md), and a validator for them.
+
+The ``*.json`` files beside this module ship as package data (``pyproject.toml``).
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """A broker out of the box: when nothing listens at a localhost broker URL, run amqtt.
 
-The embedded broker runs as a child process (``python -m processing.broker HOST PORT``), so its
+The embedded broker runs as a child process (``python -m processing.live.broker HOST PORT``), so its
 pure-Python packet handling never competes with the pipeline for the service's event loop.
 It speaks MQTT 3.1.1 only; the publisher falls back to it by itself.
 """
@@ -13,7 +13,7 @@ import contextlib
 import logging
 import sys
 
-from processing.mqtt_url import BrokerURL
+from processing.wire.mqtt_url import BrokerURL
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ class EmbeddedBroker:
     async def start(cls, host: str, port: int) -> EmbeddedBroker:
         """Start amqtt on ``host:port`` and wait until it accepts connections."""
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "processing.broker", host, str(port),
+            sys.executable, "-m", "processing.live.broker", host, str(port),
             stdout=asyncio.subprocess.PIPE,
         )  # fmt: skip
         assert process.stdout is not None

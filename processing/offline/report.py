@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from processing.pipeline import AnalysisResult
+from processing.detect.pipeline import AnalysisResult
 
 _CAPTION = (
     "start, lockout, end: recording seconds; up/down: concentric/eccentric seconds; "

@@ -1,8 +1,8 @@
 """The session store: an SQLite file (WAL) of sessions, sets, reps, events, angle traces and
-soreness notes (schema and migrations in :mod:`processing.store_schema`), and the small typed
+soreness notes (schema and migrations in :mod:`processing.store.schema`), and the small typed
 read API the dashboard uses.
 
-The service writes it through :class:`processing.store_writer.StoreWriter`; everything else
+The service writes it through :class:`processing.store.writer.StoreWriter`; everything else
 (dashboard, reports) reads it through :class:`SessionStore`.
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 import platformdirs
 
 from processing.events import AngleTrace
-from processing.store_schema import connect, unpack_trace
+from processing.store.schema import connect, unpack_trace
 
 
 def default_db_path() -> Path:

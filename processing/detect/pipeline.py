@@ -13,21 +13,22 @@ from typing import Any
 
 import numpy as np
 
-from processing.alerts import AlertChange, AlertSettings, FlexionAlerter, ReferenceSettings
-from processing.angles import mean_direction
-from processing.events import AngleTrace, Event, EventType, FlexionEvent, LiftSet, Mode, Rep
-from processing.history import TickHistory
-from processing.motion import N_FEATURES, Feature, motion_features
-from processing.orientation import OrientationFilter, OrientationSettings
-from processing.posture import (
+from processing.detect.alerts import AlertChange, AlertSettings, FlexionAlerter, ReferenceSettings
+from processing.detect.angles import mean_direction
+from processing.detect.history import TickHistory
+from processing.detect.motion import N_FEATURES, Feature, motion_features
+from processing.detect.orientation import OrientationFilter, OrientationSettings
+from processing.detect.posture import (
     PostureSettings,
     SensorPosture,
     UprightCalibrator,
     WalkingPosture,
     WalkingSettings,
 )
-from processing.reps import RepDetector, RepSettings, RepTicks
-from processing.ticks import TickAligner, TickBlock, TickSettings
+from processing.detect.rep_settings import RepSettings
+from processing.detect.reps import RepDetector, RepTicks
+from processing.detect.ticks import TickAligner, TickBlock, TickSettings
+from processing.events import AngleTrace, Event, EventType, FlexionEvent, LiftSet, Mode, Rep
 from sensor.samples import FloatArray, SampleBatch, SensorStatus
 
 #: Default alert thresholds in degrees: lumbar flexion (two sensors) and trunk inclination

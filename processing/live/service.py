@@ -2,7 +2,7 @@
 
 One process serves any number of lifters, each with its own sources, session, ``seq`` counter
 and topics. Everything runs on one asyncio loop; work is done per batch, never per sample, and
-batches that piled up while the loop was busy are joined (see :mod:`processing.backlog`).
+batches that piled up while the loop was busy are joined (see :mod:`processing.live.backlog`).
 Stopping (Ctrl-C) ends every session cleanly: the pipeline is finished, ``session_end`` is
 published and stored, acknowledgements are awaited (bounded) and the store is closed.
 """
@@ -18,22 +18,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, cast
 
-from processing.alerts import ReferenceSettings
-from processing.backlog import Backlog, coalesce
-from processing.broker import ensure_broker
+from processing.detect.alerts import ReferenceSettings
+from processing.detect.pipeline import Pipeline, PipelineConfig, Update
 from processing.events import AngleTrace
-from processing.messages import (
+from processing.live.backlog import Backlog, coalesce
+from processing.live.broker import ensure_broker
+from processing.live.mqtt import MqttPublisher
+from processing.live.outbox import Outbox
+from processing.store.writer import SessionRecord, StoreWriter
+from processing.wire.messages import (
     EventStamper,
     LiveBuffer,
     new_session_id,
     now_ms,
     validate_lifter,
 )
-from processing.mqtt import MqttPublisher
-from processing.mqtt_url import BrokerURL
-from processing.outbox import Outbox
-from processing.pipeline import Pipeline, PipelineConfig, Update
-from processing.store_writer import SessionRecord, StoreWriter
+from processing.wire.mqtt_url import BrokerURL
 from sensor.samples import SampleBatch, SensorStatus
 from sensor.sources import Source, SourceItem, open_sources
 

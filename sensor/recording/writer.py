@@ -11,8 +11,8 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from sensor.recording_files import is_gzip_path, write_meta
-from sensor.recording_parse import (
+from sensor.recording.files import is_gzip_path, write_meta
+from sensor.recording.parse import (
     ACCEL_COLUMNS,
     GYRO_COLUMNS,
     MAG_COLUMNS,

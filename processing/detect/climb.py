@@ -5,28 +5,25 @@ accelerometer's learnt reading error removed): how far, how fast and from when a
 (:meth:`ClimbMeter.measure`), whether the sensor was climbing at a pull's pace as a data gap
 began (:meth:`ClimbMeter.climbing_at`) and how hard it accelerated just before one
 (:meth:`ClimbMeter.peak_accel_before`). The thresholds live in
-:class:`processing.reps.RepSettings`.
+:class:`processing.detect.rep_settings.RepSettings`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from processing.history import TickHistory
-from processing.motion import (
+from processing.detect.history import TickHistory
+from processing.detect.motion import (
     Feature,
     VerticalCalibration,
     central_climb,
     climb_mark,
     climb_profile,
 )
+from processing.detect.rep_settings import RepSettings
 from sensor.samples import FloatArray
-
-if TYPE_CHECKING:
-    from processing.reps import RepSettings
 
 _NAN = float("nan")
 

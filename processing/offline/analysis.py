@@ -6,7 +6,7 @@ import math
 from collections.abc import Callable
 from dataclasses import replace
 
-from processing.pipeline import AnalysisResult, Pipeline, PipelineConfig
+from processing.detect.pipeline import AnalysisResult, Pipeline, PipelineConfig
 from sensor.recording import Recording, iter_batches
 
 #: Batch length used when analyzing a recording, in s. The pipeline's results do not depend

@@ -47,6 +47,12 @@ with known ground truth, ``NAME.truth.json`` (read by :func:`read_truth`).
 Files are written with ``t`` to the microsecond and other values to six significant digits;
 :class:`RecordingWriter` streams a live session to disk so that a killed recorder still
 leaves a readable file.
+
+This package is the public API of the format (import from ``sensor.recording``); its modules
+parse (:mod:`~sensor.recording.parse`, :mod:`~sensor.recording.bulk`), find files and
+sidecars (:mod:`~sensor.recording.files`), write (:mod:`~sensor.recording.writer`) and replay
+a file as a live source (:mod:`~sensor.recording.replay`). May import :mod:`sensor.samples`,
+:mod:`sensor.exc`, ``sensor.recording.*``, numpy and pyarrow.
 """
 
 from __future__ import annotations
@@ -59,15 +65,15 @@ from typing import Any
 import numpy as np
 
 from sensor.exc import RecordingFormatError
-from sensor.recording_bulk import parse_bulk
-from sensor.recording_files import (
+from sensor.recording.bulk import parse_bulk
+from sensor.recording.files import (
     RECORDING_FORMAT,
     decode_utf8,
     read_meta,
     read_recording_bytes,
     read_truth,
 )
-from sensor.recording_parse import (
+from sensor.recording.parse import (
     REQUIRED_COLUMNS,
     Columns,
     drop_partial_last_line,
@@ -77,7 +83,7 @@ from sensor.recording_parse import (
     read_header,
     split_sensors,
 )
-from sensor.recording_writer import RecordingWriter, write_batches
+from sensor.recording.writer import RecordingWriter, write_batches
 from sensor.samples import SampleBatch
 
 __all__ = [

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from processing.events import AngleTrace
-from processing.messages import encode
-from processing.store_schema import connect, insert_trace_chunk, transaction
+from processing.store.schema import connect, insert_trace_chunk, transaction
+from processing.wire.messages import encode
 
 log = logging.getLogger(__name__)
 

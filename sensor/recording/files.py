@@ -1,6 +1,6 @@
 """The files around a recording: gzip, text decoding, the ``.meta.json`` and ``.truth.json``.
 
-The CSV itself is parsed by :mod:`sensor.recording_parse`; this module only turns a path into
+The CSV itself is parsed by :mod:`sensor.recording.parse`; this module only turns a path into
 text and reads or writes the JSON files that sit beside it.
 """
 

@@ -18,8 +18,8 @@ from rich.live import Live
 from rich.logging import RichHandler
 from rich.table import Table
 
-from processing.cue import Cue
-from processing.service import LifterUpdate, Service
+from processing.live.cue import Cue
+from processing.live.service import LifterUpdate, Service
 
 _REFRESH_HZ = 4
 #: Events that get a line of their own when the output is not a terminal.

@@ -1,6 +1,6 @@
 """Parse ``imu-recording/1`` CSV text exactly, and the rules every parsed row must follow.
 
-Two parsers produce the same :class:`Columns`: the bulk one in :mod:`sensor.recording_bulk`,
+Two parsers produce the same :class:`Columns`: the bulk one in :mod:`sensor.recording.bulk`,
 fast but unable to say where a problem is, and the exact one here (the ``csv`` module, row by
 row), which is authoritative: whenever the bulk parser meets anything unusual, this one
 accepts or rejects the file, naming the line and column of the first problem.
