@@ -148,7 +148,7 @@ class MqttConnection:
         loop = asyncio.get_running_loop()
         try:
             # TCP connect, TLS handshake and sending CONNECT block: run them off the loop.
-            await loop.run_in_executor(None, self._open, client)
+            await loop.run_in_executor(None, _open, client, self.url)
         except OSError as error:
             self._log_outage(f"unreachable ({error.strerror or type(error).__name__})")
             return "failed"
@@ -165,15 +165,6 @@ class MqttConnection:
             return "connected"
         self._abandon()
         return self._after_refusal(result)
-
-    def _open(self, client: paho.Client) -> None:
-        """Connect the socket and send CONNECT; blocking, so it runs in a worker thread."""
-        client.connect(self.url.host, self.url.port, _KEEPALIVE_S)
-        sock = client.socket()
-        if isinstance(sock, socket.socket):
-            # paho leaves Nagle's algorithm on: an alert sent while an earlier message is not
-            # yet acknowledged would wait for the broker's delayed ACK (40 ms on Linux).
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def _after_refusal(self, result: _Handshake) -> str:
         """Fall back to 3.1.1 when the broker turns MQTT 5 down; anything else is a failure.
@@ -196,16 +187,7 @@ class MqttConnection:
 
     def _new_client(self) -> paho.Client:
         """A paho client with the callbacks, credentials, TLS and last will of this connection."""
-        client = paho.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=self._client_id,
-            protocol=self._protocol,
-            reconnect_on_failure=False,
-        )
-        if self.url.username is not None:
-            client.username_pw_set(self.url.username, self.url.password)
-        if self.url.tls:
-            client.tls_set(ca_certs=str(self.url.ca_file) if self.url.ca_file else None)
+        client = _configured_client(self.url, self._client_id, self._protocol)
         will_topic, will_payload = self._hooks.will()
         client.will_set(will_topic, will_payload, 1, True, self._will_props)
         client.on_connect = self._on_connect
@@ -279,6 +261,33 @@ class MqttConnection:
         if not self._outage_logged:
             self._outage_logged = True
             log.warning("MQTT broker %s %s; retrying, events wait in the outbox", self.url, what)
+
+
+def _configured_client(
+    url: BrokerURL, client_id: str, protocol: MQTTProtocolVersion
+) -> paho.Client:
+    """A fresh paho client for ``url`` with its credentials and TLS, not yet connected."""
+    client = paho.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        protocol=protocol,
+        reconnect_on_failure=False,
+    )
+    if url.username is not None:
+        client.username_pw_set(url.username, url.password)
+    if url.tls:
+        client.tls_set(ca_certs=str(url.ca_file) if url.ca_file else None)
+    return client
+
+
+def _open(client: paho.Client, url: BrokerURL) -> None:
+    """Connect the socket and send CONNECT; blocking, so it runs in a worker thread."""
+    client.connect(url.host, url.port, _KEEPALIVE_S)
+    sock = client.socket()
+    if isinstance(sock, socket.socket):
+        # paho leaves Nagle's algorithm on: an alert sent while an earlier message is not
+        # yet acknowledged would wait for the broker's delayed ACK (40 ms on Linux).
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 @functools.cache
