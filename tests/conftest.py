@@ -19,6 +19,7 @@ import secrets
 from collections.abc import Callable, Iterator
 
 import pytest
+from blockbuster import BlockBuster, blockbuster_ctx
 from brokers import MosquittoBroker
 from mqtt_subscriber import Subscriber
 
@@ -51,3 +52,40 @@ def mqtt_subscriber(mosquitto: MosquittoBroker) -> Iterator[Callable[..., Subscr
     yield subscribe
     for subscriber in made:
         subscriber.close()
+
+
+@pytest.fixture
+def no_blocking() -> Iterator[BlockBuster]:
+    """Fail the test when Backspotter's code blocks the running asyncio event loop.
+
+    blockbuster wraps the blocking calls of the standard library (sleep, file and socket I/O
+    on blocking descriptors, SQLite, lock waits) and raises ``BlockingError`` when one runs on
+    the event loop's thread with a frame of ``sensor`` or ``processing`` on the stack. Calls
+    made by the test's own code, and calls in worker threads, are not checked.
+    """
+    # Tests check results with the session store's reader and the schema validator. Frames
+    # of these modules do not count as Backspotter's, so such a call made by the test itself
+    # passes, while the same call from the service is still caught by the service's frames.
+    test_tools = ["processing.store", "processing.wire.schemas"]
+    with blockbuster_ctx(["sensor", "processing"], excluded_modules=test_tools) as buster:
+        # Allowed, narrowly: the URL of a replay source resolves its path once, before any
+        # stream starts (tests build it on the loop; the CLI before the loop runs).
+        allow(buster, "processing/commands/replay.py", "replay_url")
+        # Opening sources (a replay reads its file) and outputs (the store and the outbox are
+        # SQLite files) happens once, before any stream starts.
+        allow(buster, "sensor/sources.py", "open_source")
+        allow(buster, "processing/live/service.py", "_open_outputs")
+        # The outbox is on the loop by design: an event is committed to disk before it is
+        # sent, with no thread hand-off on the alert path (WAL, synchronous=NORMAL: no fsync
+        # per commit; benchmarks/bench_alert_latency.py measures the whole path).
+        for method in ("add", "pending", "ack", "count"):
+            allow(buster, "processing/live/outbox.py", method)
+        # At the end of a session the store writer's thread finishes its last rows.
+        allow(buster, "processing/store/writer.py", "close")
+        yield buster
+
+
+def allow(buster: BlockBuster, path: str, function: str) -> None:
+    """Let ``function`` of the file ending in ``path`` make any blocking call."""
+    for checked in buster.functions.values():
+        checked.can_block_in(path, function)

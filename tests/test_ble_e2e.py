@@ -38,7 +38,8 @@ from sensor.samples import GRAVITY_MPS2, SampleBatch
 from sensor.simulate import SensorSpec, SessionSpec, SetSpec, SimulatedSession, simulate_session
 from sensor.sources import BleOptions, Source, open_sources
 
-pytestmark = pytest.mark.asyncio
+# Every test here drives the BLE client on the event loop: none may block it.
+pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("no_blocking")]
 
 SPEED = 5.0
 RECORD_SPEED = 8.0
@@ -480,7 +481,7 @@ async def test_record_from_two_sensors_analyzes_to_the_reps_of_the_motion(
     )
     await ender
 
-    recording = read_recording(out)
+    recording = await asyncio.to_thread(read_recording, out)  # not on the checked loop
     assert set(recording.roles) == {"upper", "lower"}
     assert summary.duration_s > 55
     assert len(recording.sensors["upper"]) == summary.samples["upper"]

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from blockbuster import BlockingError
 from brokers import MosquittoBroker, eventually, free_port, port_accepts, wait_until
 from mqtt_subscriber import Received, Subscriber
 from paho.mqtt.enums import MQTTProtocolVersion
@@ -27,9 +28,12 @@ from processing.offline.analysis import analyze_recording
 from processing.store.reader import SessionStore
 from processing.wire.mqtt_url import BrokerURL
 from processing.wire.schemas import validate_event, validator
-from sensor.recording import iter_batches, read_recording
+from sensor.recording import Recording, iter_batches, read_recording
 from sensor.samples import SampleBatch, SensorStatus
 from sensor.sources import Source, SourceItem, open_sources
+
+# The service runs sources, pipelines, MQTT and the store on one event loop: none may block it.
+pytestmark = pytest.mark.usefixtures("no_blocking")
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 SHORT = FIXTURES / "random_seed_110.csv.gz"
@@ -91,7 +95,7 @@ async def test_a_replay_is_published_and_stored_as_offline_analysis_sees_it(
     messages = await subscriber.until(ended, what="session_end and offline status")
     events = check_messages(messages, root)
     assert any(m.topic == f"{root}/live" for m in messages)
-    offline = read_recording(SHORT)
+    offline = await asyncio.to_thread(read_recording, SHORT)  # off the checked loop
     expected = analyze_recording(offline, PipelineConfig())
     end = events[-1]
     assert end["type"] == "session_end"
@@ -143,8 +147,8 @@ async def test_one_service_serves_several_lifters_on_their_own_topics(
 class LinkDropSource:
     """A recording whose ``upper`` link drops for a while after ``drop_at_s``."""
 
-    def __init__(self, path: Path, drop_at_s: float, back_at_s: float) -> None:
-        self.recording = read_recording(path)
+    def __init__(self, recording: Recording, drop_at_s: float, back_at_s: float) -> None:
+        self.recording = recording
         self.drop_at_s, self.back_at_s = drop_at_s, back_at_s
 
     @property
@@ -179,9 +183,10 @@ async def test_sensor_links_pass_through_as_events_and_status(
     root = f"backspotter/v1/{unique_lifter}"
     subscriber = mqtt_subscriber(f"{root}/#")
     spec = LifterSpec(unique_lifter, ("test://link-drop",))
+    recording = await asyncio.to_thread(read_recording, SHORT)  # off the checked loop
 
     def source(_: LifterSpec) -> Source:
-        return LinkDropSource(SHORT, 20.0, 25.0)
+        return LinkDropSource(recording, 20.0, 25.0)
 
     config = config_for([spec], mosquitto.url, tmp_path / "s.sqlite3")
     await Service(config, source_factory=source).run()
@@ -335,3 +340,10 @@ async def test_an_embedded_broker_starts_when_none_listens(
     )
     assert "embedded amqtt broker" in caplog.text
     assert not port_accepts("127.0.0.1", port)  # it stopped with the service
+
+
+@pytest.mark.asyncio
+async def test_blocking_the_loop_fails_a_test() -> None:
+    # The guard of this module is live: Backspotter code reading a file on the loop is caught.
+    with pytest.raises(BlockingError):
+        read_recording(SHORT)

@@ -12,6 +12,7 @@ import logging
 import signal
 import sys
 from collections import Counter
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -106,11 +107,20 @@ async def record(
 
     source = open_sources(urls, ble)
     summary = RecordSummary(Path(out))
+    # One worker thread does all the file I/O, in order: a slow disk (an SD card) must not
+    # stall the event loop that serves the sensor links.
+    disk = ThreadPoolExecutor(1, thread_name_prefix="record")
+    loop = asyncio.get_running_loop()
     try:
-        with RecordingWriter(out, source.roles, _meta(urls, source)) as writer:
-            consume = asyncio.create_task(_consume(source, writer, summary, duration_s))
+        meta = _meta(urls, source)
+        writer = await loop.run_in_executor(disk, RecordingWriter, out, source.roles, meta)
+        try:
+            consume = asyncio.create_task(_consume(source, writer, disk, summary, duration_s))
             await _until_done_or_stopped(consume, stop or asyncio.Event())
+        finally:
+            await loop.run_in_executor(disk, writer.close)
     finally:
+        disk.shutdown(wait=False)  # its last job, the close, is done (or the writer never was)
         await source.aclose()
     return summary
 
@@ -130,18 +140,23 @@ async def _until_done_or_stopped(consume: asyncio.Task[None], stop: asyncio.Even
 
 
 async def _consume(
-    source: Source, writer: RecordingWriter, summary: RecordSummary, duration_s: float | None
+    source: Source,
+    writer: RecordingWriter,
+    disk: Executor,
+    summary: RecordSummary,
+    duration_s: float | None,
 ) -> None:
-    """Write every batch as it comes; keep the status changes for the summary."""
+    """Write every batch as it comes (on ``disk``); keep the status changes for the summary."""
     from sensor.samples import SensorStatus
 
+    loop = asyncio.get_running_loop()
     async for item in source.stream():
         if isinstance(item, SensorStatus):
             summary.statuses.append(item)
             state = "connected" if item.connected else "lost"
             log.info("sensor %s %s at t=%.2f s: %s", item.role, state, item.t_s, item.reason)
             continue
-        writer.write(item)
+        await loop.run_in_executor(disk, writer.write, item)
         summary.samples[item.role] += len(item)
         if summary.first_t_s is None:
             summary.first_t_s = float(item.t_s[0])
