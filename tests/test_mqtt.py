@@ -254,7 +254,7 @@ def check_crash_guarantees(
         wait_until(lambda: Outbox(outbox).count() == 0, 10.0, "PUBACKs of the 3 events")
     finally:
         process.kill()
-        process.wait()
+        process.communicate()  # reaps it and closes its stdout
     after = live.wait_for(lambda m: "offline" in status_states(m), what="last will")
     will = [m.json() for m in after if m.topic.endswith("/status")][-1]
     validator("status").validate(will)

@@ -444,6 +444,7 @@ def test_writer_cut_off_mid_line_leaves_a_readable_file(tmp_path: Path) -> None:
     recording = read_recording(path)
     assert recording.truncated
     assert_batches_equal(recording.sensors[DEFAULT_ROLE], batch.slice(0, 299))
+    writer.close()  # the killed writer's handle; nothing is held, so nothing more is written
 
 
 def test_gzip_writer_killed_before_closing_leaves_a_readable_file(tmp_path: Path) -> None:
@@ -460,6 +461,7 @@ def test_gzip_writer_killed_before_closing_leaves_a_readable_file(tmp_path: Path
     cut = read_recording(path).sensors[DEFAULT_ROLE]
     assert 0 < len(cut) < len(batch)
     assert_batches_equal(cut, batch.slice(0, len(cut)))
+    writer.close()  # the killed writer's handle
 
 
 def test_writer_skips_and_counts_rows_going_back_in_time(tmp_path: Path) -> None:
@@ -517,7 +519,7 @@ def test_recorder_killed_with_sigkill_leaves_a_readable_file(tmp_path: Path, nam
     assert recorder.stdout is not None
     assert recorder.stdout.readline() == b"recording\n"
     recorder.kill()
-    recorder.wait(timeout=30)
+    recorder.communicate(timeout=30)  # reaps it and closes its stdout
     recording = read_recording(path)
     assert recording.roles == ("upper", "lower")
     for batch in recording.sensors.values():
