@@ -111,9 +111,13 @@ def simulate_session(spec_or_seed: SessionSpec | int) -> SimulatedSession:
 
 def stream_session(spec_or_seed: SessionSpec | int, batch_s: float = 0.1) -> Iterator[SampleBatch]:
     """The session as a live source delivers it: ``batch_s`` windows, sensors interleaved in
-    time order, with the link's duplicated rows still in (a live consumer must cope)."""
-    session = simulate_session(spec_or_seed)
-    yield from iter_batches(Recording(session.delivered, session.recording.meta), batch_s)
+    time order, gaps and irregular timing in, duplicated rows out.
+
+    Duplicates are dropped because every real source drops them before the pipeline sees
+    them (the BLE time base by sequence number or content, ``read_recording`` by ``t``), so a
+    simulated source that passed them on would test a pipeline input no sensor produces.
+    """
+    yield from iter_batches(simulate_session(spec_or_seed).recording, batch_s)
 
 
 def _sensor_rows(

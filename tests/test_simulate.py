@@ -303,14 +303,36 @@ def test_stream_session_interleaves_sensors_in_time_order() -> None:
     spec = random_spec(2, rest_s=SHORT_REST_S)
     session = simulate_session(spec)
     batches = list(stream_session(spec, batch_s=0.25))
-    for role, delivered in session.delivered.items():
+    for role, recorded in session.recording.sensors.items():
         mine = [b for b in batches if b.role == role]
-        np.testing.assert_array_equal(np.concatenate([b.t_s for b in mine]), delivered.t_s)
+        np.testing.assert_array_equal(np.concatenate([b.t_s for b in mine]), recorded.t_s)
     window_starts = [float(b.t_s[0]) for b in batches]
     origin = min(window_starts)
     windows = [int((t - origin) // 0.25) for t in window_starts]
     assert windows == sorted(windows)
     assert len({b.role for b in batches}) == len(spec.sensors)
+
+
+def test_stream_session_delivers_what_a_reader_of_the_recording_gets(tmp_path: Path) -> None:
+    """The live sim source drops link duplicates as the BLE time base and ``read_recording``
+    do (issue 10 item 6: doubled rows after a reconnect doubled the integrated gyroscope)."""
+    spec = replace(
+        random_spec(1, rest_s=SHORT_REST_S),
+        sensors={
+            role: replace(sensor, duplicate_rate=0.05, reconnect_duplicates_s=2.0)
+            for role, sensor in random_spec(1).sensors.items()
+        },
+    )
+    session = simulate_session(spec)
+    assert any(np.any(np.diff(b.t_s) == 0) for b in session.delivered.values())
+    path = tmp_path / "session.csv"
+    write_recording(path, session.delivered.values(), session.recording.meta)
+    recording = read_recording(path)
+    streamed = list(stream_session(spec))
+    for role, batch in recording.sensors.items():
+        mine = np.concatenate([b.t_s for b in streamed if b.role == role])
+        assert np.all(np.diff(mine) > 0), role
+        np.testing.assert_allclose(mine, batch.t_s, atol=1e-6)
 
 
 def test_a_written_session_reads_back_with_its_truth(tmp_path: Path) -> None:
