@@ -27,7 +27,8 @@ def session_spec(seed: int, mode: Mode | None = None) -> SessionSpec:
 
 
 class SimSource:
-    """Streams a simulated session, link duplicates and gaps included, paced by ``speed``."""
+    """Streams a simulated session, gaps included and duplicates dropped (as the BLE source
+    does), paced by ``speed``."""
 
     def __init__(self, spec: SessionSpec, speed: float | None = 1.0) -> None:
         self.spec = spec

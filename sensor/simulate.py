@@ -27,7 +27,7 @@ from sensor.sim.body import PLACEMENT_LEVEL, Body, Sway
 from sensor.sim.imu import Mount, SensorErrors, apply_errors, ideal_readings
 from sensor.sim.keyframes import AngleRule, Script
 from sensor.sim.link import delivered_rows, sample_clock
-from sensor.sim.script import build_script
+from sensor.sim.script import build_script, recording_start_s
 from sensor.sim.spec import (
     ROLE_PLACEMENT,
     Gap,
@@ -38,7 +38,7 @@ from sensor.sim.spec import (
     resolved_lifter,
     resolved_threshold_deg,
 )
-from sensor.sim.truth import build_truth, truth_angle_deg
+from sensor.sim.truth import build_truth, trimmed_truth, truth_angle_deg
 
 __all__ = [
     "Gap",
@@ -91,10 +91,16 @@ def simulate_session(spec_or_seed: SessionSpec | int) -> SimulatedSession:
     script = build_script(spec, lifter, rule, np.random.default_rng([spec.seed, 3]))
     body = Body(lifter, script.posture, Sway.random(np.random.default_rng([spec.seed, 4])))
     outages = _outages(spec, script)
+    from_s = recording_start_s(spec.recording_start, script, np.random.default_rng([spec.seed, 6]))
     delivered = {}
     for index, (role, sensor) in enumerate(spec.sensors.items()):
         rng = np.random.default_rng([spec.seed, 5, index])
-        delivered[role] = _sensor_rows(body, role, sensor, script.duration_s, outages[role], rng)
+        delivered[role] = _sensor_rows(
+            body, role, sensor, (from_s, script.duration_s), outages[role], rng
+        )
+    if from_s > 0.0:
+        # The truth counts a rep only when every sensor was already streaming at its start.
+        from_s = max([from_s, *(float(b.t_s[0]) for b in delivered.values() if len(b))])
     meta = _meta(spec)
     return SimulatedSession(
         spec=spec,
@@ -104,34 +110,39 @@ def simulate_session(spec_or_seed: SessionSpec | int) -> SimulatedSession:
             meta,
             dropped_duplicates=sum(_repeat_count(batch) for batch in delivered.values()),
         ),
-        truth=build_truth(spec, script, body, threshold_deg),
+        truth=trimmed_truth(build_truth(spec, script, body, threshold_deg), from_s),
         body=body,
     )
 
 
 def stream_session(spec_or_seed: SessionSpec | int, batch_s: float = 0.1) -> Iterator[SampleBatch]:
     """The session as a live source delivers it: ``batch_s`` windows, sensors interleaved in
-    time order, with the link's duplicated rows still in (a live consumer must cope)."""
-    session = simulate_session(spec_or_seed)
-    yield from iter_batches(Recording(session.delivered, session.recording.meta), batch_s)
+    time order, gaps and irregular timing in, duplicated rows out.
+
+    Duplicates are dropped because every real source drops them before the pipeline sees
+    them (the BLE time base by sequence number or content, ``read_recording`` by ``t``), so a
+    simulated source that passed them on would test a pipeline input no sensor produces.
+    """
+    yield from iter_batches(simulate_session(spec_or_seed).recording, batch_s)
 
 
 def _sensor_rows(
     body: Body,
     role: str,
     sensor: SensorSpec,
-    duration_s: float,
+    span_s: tuple[float, float],
     outages: list[tuple[float, float]],
     rng: np.random.Generator,
 ) -> SampleBatch:
-    """Everything one sensor delivers over the session."""
+    """Everything one sensor delivers while the session is recorded (``span_s``)."""
     level = PLACEMENT_LEVEL[ROLE_PLACEMENT[role]]
-    start_s = sensor.start_delay_s + rng.uniform(0.02, 0.3)
-    end_s = duration_s - rng.uniform(0.0, 0.3)
+    start_s = span_s[0] + sensor.start_delay_s + rng.uniform(0.02, 0.3)
+    end_s = span_s[1] - rng.uniform(0.0, 0.3)
     clock = sample_clock(sensor, start_s, end_s, rng)
     readings = ideal_readings(body, level, sensor.mount, clock.true_s)
     if not sensor.ideal:
-        readings = apply_errors(readings, clock.true_s, SensorErrors.random(rng), rng)
+        errors = SensorErrors.random(rng) if sensor.errors is None else sensor.errors
+        readings = apply_errors(readings, clock.true_s, errors, rng)
     rows = delivered_rows(sensor, clock.true_s, outages, rng)
     return SampleBatch(
         role, clock.recorded_s[rows], readings.accel_mps2[rows], readings.gyro_rps[rows]

@@ -13,6 +13,16 @@ import pytest
 
 from sensor.recording import read_recording, read_truth, write_recording
 from sensor.samples import GRAVITY_MPS2, SampleBatch
+from sensor.sim.devices import DEVICES, IMUS, draw_errors
+from sensor.sim.imu import ImuReadings, apply_errors
+from sensor.sim.population import (
+    HABIT_RANGES,
+    LIFTER_RANGES,
+    LINK_RANGES,
+    MOUNT_RANGES,
+    RECORDING_STARTS,
+    wide_spec,
+)
 from sensor.simulate import (
     Gap,
     Mount,
@@ -303,14 +313,36 @@ def test_stream_session_interleaves_sensors_in_time_order() -> None:
     spec = random_spec(2, rest_s=SHORT_REST_S)
     session = simulate_session(spec)
     batches = list(stream_session(spec, batch_s=0.25))
-    for role, delivered in session.delivered.items():
+    for role, recorded in session.recording.sensors.items():
         mine = [b for b in batches if b.role == role]
-        np.testing.assert_array_equal(np.concatenate([b.t_s for b in mine]), delivered.t_s)
+        np.testing.assert_array_equal(np.concatenate([b.t_s for b in mine]), recorded.t_s)
     window_starts = [float(b.t_s[0]) for b in batches]
     origin = min(window_starts)
     windows = [int((t - origin) // 0.25) for t in window_starts]
     assert windows == sorted(windows)
     assert len({b.role for b in batches}) == len(spec.sensors)
+
+
+def test_stream_session_delivers_what_a_reader_of_the_recording_gets(tmp_path: Path) -> None:
+    """The live sim source drops link duplicates as the BLE time base and ``read_recording``
+    do (issue 10 item 6: doubled rows after a reconnect doubled the integrated gyroscope)."""
+    spec = replace(
+        random_spec(1, rest_s=SHORT_REST_S),
+        sensors={
+            role: replace(sensor, duplicate_rate=0.05, reconnect_duplicates_s=2.0)
+            for role, sensor in random_spec(1).sensors.items()
+        },
+    )
+    session = simulate_session(spec)
+    assert any(np.any(np.diff(b.t_s) == 0) for b in session.delivered.values())
+    path = tmp_path / "session.csv"
+    write_recording(path, session.delivered.values(), session.recording.meta)
+    recording = read_recording(path)
+    streamed = list(stream_session(spec))
+    for role, batch in recording.sensors.items():
+        mine = np.concatenate([b.t_s for b in streamed if b.role == role])
+        assert np.all(np.diff(mine) > 0), role
+        np.testing.assert_allclose(mine, batch.t_s, atol=1e-6)
 
 
 def test_a_written_session_reads_back_with_its_truth(tmp_path: Path) -> None:
@@ -391,3 +423,151 @@ def test_random_sessions_cover_every_situation(random_sessions: list[SimulatedSe
         "mixed rates",
     }
     assert expected <= seen, expected - seen
+
+
+# -- the wide population (issue 10 item 5) ---------------------------------------------------
+
+WIDE_SEEDS = range(5000, 5030)
+
+
+@pytest.fixture(scope="module")
+def wide_specs() -> list[SessionSpec]:
+    """Thirty wide-population specs (drawing a spec costs nothing; simulating does)."""
+    return [wide_spec(seed) for seed in WIDE_SEEDS]
+
+
+@pytest.fixture(scope="module")
+def wide_sessions() -> list[SimulatedSession]:
+    """A few simulated wide sessions with short rests."""
+    return [simulate_session(wide_spec(seed, SHORT_REST_S)) for seed in range(6000, 6010)]
+
+
+def _covered(values: list[float], low: float, high: float) -> float:
+    """Share of [low, high] that the drawn values span."""
+    return (max(values) - min(values)) / (high - low)
+
+
+def test_wide_lifters_and_habits_span_their_documented_ranges(
+    wide_specs: list[SessionSpec],
+) -> None:
+    lifters = [spec.lifter for spec in wide_specs]
+    assert all(lifter is not None and lifter.habits is not None for lifter in lifters)
+    for ranges, objects in (
+        (LIFTER_RANGES, lifters),
+        (HABIT_RANGES, [lifter.habits for lifter in lifters if lifter is not None]),
+    ):
+        for name, (low, high) in ranges.items():
+            values = [float(getattr(o, name)) for o in objects]
+            assert low <= min(values) and max(values) <= high, name
+            assert _covered(values, low, high) > 0.7, name
+
+
+def test_wide_sensors_cover_every_device_chip_rate_mount_and_start(
+    wide_specs: list[SessionSpec],
+) -> None:
+    sensors = [s for spec in wide_specs for s in spec.sensors.values()]
+    assert {s.device for s in sensors} == set(DEVICES)
+    assert {s.imu for s in sensors} == set(IMUS)
+    rates = {s.rate_hz for s in sensors}
+    assert min(rates) <= 26.0 and 31.25 in rates and max(rates) >= 200.0
+    assert {spec.recording_start for spec in wide_specs} == set(RECORDING_STARTS)
+    assert {spec.mode for spec in wide_specs} == {"single", "dual"}
+    for name, (low, high) in MOUNT_RANGES.items():
+        values = [getattr(s.mount, name) for s in sensors]
+        drawn = [v for v in values if v != 0.0]  # wobble only on loose straps
+        assert len(drawn) / len(values) > 0.1 and _covered(drawn, low, high) > 0.6, name
+    for s in sensors:
+        imu = IMUS[s.imu]
+        assert s.errors is not None
+        offset_dps = np.degrees(np.abs(s.errors.gyro_bias_rps))
+        assert np.all(offset_dps <= imu.gyro_offset_dps), s.imu
+        gains = np.asarray(s.errors.gyro_scale)
+        assert np.all(np.abs(gains - 1) <= imu.gyro_scale_error_pct / 100), s.imu
+        coupling = np.asarray(s.errors.accel_cross).reshape(3, 3) - np.eye(3)
+        assert np.all(np.abs(coupling) <= imu.cross_axis_pct / 100), s.imu
+
+
+@pytest.mark.parametrize("imu_name", sorted(IMUS))
+def test_a_still_sensor_shows_its_datasheet_noise_density(imu_name: str) -> None:
+    rate_hz = 100.0
+    rng = np.random.default_rng(1)
+    device = next(d for d in DEVICES.values() if imu_name in d.imus)
+    errors = replace(
+        draw_errors(IMUS[imu_name], device, rate_hz, rng),
+        gyro_walk_rps_per_sqrt_s=0.0,
+        accel_range_g=0.0,
+        gyro_range_dps=0.0,
+    )
+    n = 60 * round(rate_hz)
+    t = np.arange(n) / rate_hz
+    still = ImuReadings(np.zeros((n, 3)), np.zeros((n, 3)))
+    out = apply_errors(still, t, errors, rng)
+    imu = IMUS[imu_name]
+    band_rthz = np.sqrt(rate_hz / 2)
+    gyro_dps = np.degrees(out.gyro_rps - out.gyro_rps.mean(axis=0))
+    accel_ug = (out.accel_mps2 - out.accel_mps2.mean(axis=0)) / GRAVITY_MPS2 * 1e6
+    expected_gyro = imu.gyro_noise_density_dps_per_rthz * band_rthz
+    expected_accel = imu.accel_noise_density_ug_per_rthz * band_rthz
+    # Warm-up drift is slow; the sample-to-sample differences show the white noise alone.
+    assert np.diff(gyro_dps, axis=0).std() / np.sqrt(2) == pytest.approx(expected_gyro, rel=0.05)
+    assert np.diff(accel_ug, axis=0).std() / np.sqrt(2) == pytest.approx(expected_accel, rel=0.05)
+
+
+def test_wide_truth_peaks_stay_within_body_limits(wide_sessions: list[SimulatedSession]) -> None:
+    reps = 0
+    for session in wide_sessions:
+        truth = session.truth
+        first_t = min(float(b.t_s[0]) for b in session.recording.sensors.values())
+        for lift_set in truth["sets"]:
+            for rep in lift_set["reps"]:
+                reps += 1
+                assert first_t <= rep["start"] < rep["lockout"] < rep["end"]
+                assert 0.5 <= rep["concentric_s"] <= 6.5
+                assert -5.0 < rep["peak_lumbar_flexion_deg"] <= 62.0
+                limits = (-5.0, 62.0) if truth["mode"] == "dual" else (5.0, 100.0)
+                assert limits[0] < rep["peak_flexion_deg"] < limits[1]
+                assert abs(rep["peak_flexion_deg"] - truth["threshold_deg"]) > 1.5
+        if truth["simulator"]["recording_start"] != "before":
+            assert truth["calibration"] is None
+    assert reps > 30
+
+
+def test_wide_generation_is_deterministic_per_seed() -> None:
+    first, again, other = (simulate_session(wide_spec(s, SHORT_REST_S)) for s in (6001, 6001, 6002))
+    assert first.truth == again.truth
+    assert first.truth != other.truth
+    for role, batch in first.delivered.items():
+        np.testing.assert_array_equal(batch.t_s, again.delivered[role].t_s)
+        np.testing.assert_array_equal(batch.accel_mps2, again.delivered[role].accel_mps2)
+        np.testing.assert_array_equal(batch.gyro_rps, again.delivered[role].gyro_rps)
+
+
+def test_a_recording_that_starts_mid_set_has_only_the_reps_it_saw() -> None:
+    base = _dual_spec(8, sets=(SetSpec(reps=6, load=0.7), SetSpec(reps=3)))
+    whole = simulate_session(base)
+    cut = simulate_session(replace(base, recording_start="mid_set"))
+    first_t = min(float(b.t_s[0]) for b in cut.recording.sensors.values())
+    whole_reps = [r for s in whole.truth["sets"] for r in s["reps"]]
+    cut_reps = [r for s in cut.truth["sets"] for r in s["reps"]]
+    assert cut_reps == [r for r in whole_reps if r["start"] >= first_t - 0.3]
+    assert len(whole_reps) - 4 <= len(cut_reps) < len(whole_reps)
+    assert cut.truth["calibration"] is None
+
+
+def test_a_loose_strap_rocks_the_sensor_but_not_the_truth() -> None:
+    loose = Mount(wobble_hz=6.0, wobble_damping=0.2, wobble_deg_per_mps2=0.6)
+    tight = simulate_session(_dual_spec(9))
+    rocking = simulate_session(_dual_spec(9, upper=loose))
+    assert rocking.truth["sets"] == tight.truth["sets"]
+    a, b = tight.recording.sensors["upper"], rocking.recording.sensors["upper"]
+    extra_dps = np.degrees(np.abs(b.gyro_rps - a.gyro_rps).max())
+    assert 2.0 < extra_dps < 200.0
+
+
+def test_docs_give_every_wide_range_with_its_source() -> None:
+    text = (Path(__file__).resolve().parents[1] / "docs" / "simulator.md").read_text()
+    for ranges in (LIFTER_RANGES, HABIT_RANGES, MOUNT_RANGES, LINK_RANGES):
+        for name in ranges:
+            assert f"`{name}`" in text, name
+    for imu in IMUS:
+        assert imu in text, imu

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sensor.samples import FloatArray
+from sensor.sim.habits import LiftHabits
 from sensor.sim.tracks import Track
 
 #: Fraction of the way up the lumbar spine (S1 = 0, L1 = 1) of each sensor placement.
@@ -46,6 +47,9 @@ class Lifter:
     tempo: float  # multiplies every lifting duration (above 1 = slower lifter)
     lockout_pelvis_deg: float  # habitual pelvic tilt at lockout, relative to the stance
     lockout_lumbar_deg: float  # habitual lumbar flexion at lockout (negative = extension)
+    breath_hz: float = 0.0  # breathing rate
+    breath_deg: float = 0.0  # lumbar flexion amplitude of breathing (0 = not modelled)
+    habits: LiftHabits | None = None  # None = the classic population's way of lifting
 
 
 def random_lifter(rng: np.random.Generator) -> Lifter:
@@ -203,6 +207,8 @@ class Body:
             + gait * 1.0 * np.cos(step + 2.0)
             + sway_deg * self.sway.channel(3, t_s)
         )
+        if lifter.breath_deg > 0.0:
+            lumbar_deg = lumbar_deg + lifter.breath_deg * np.sin(2 * np.pi * lifter.breath_hz * t_s)
         heading_deg = p.heading_deg(t_s) + gait * lifter.pelvic_rotation_deg * np.sin(stride + 0.3)
         lean_deg = p.lean_deg(t_s) + gait * lifter.obliquity_deg * np.sin(stride + 1.2)
         # The thorax counter-rotates against the pelvis while walking.

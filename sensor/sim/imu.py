@@ -12,12 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import signal
 
 from sensor.samples import GRAVITY_MPS2, FloatArray
 from sensor.sim.body import Body
 
 #: Step of the central differences that turn positions and angles into rates.
 DIFF_STEP_S = 1e-3
+#: Row-major identity: no cross-axis coupling.
+IDENTITY_3X3 = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
+#: Grid on which a loose strap's wobble is integrated, s (well above its 15 Hz at most).
+WOBBLE_STEP_S = 2e-3
 
 
 @dataclass(frozen=True)
@@ -28,13 +33,18 @@ class Mount:
     and ``+x`` pointing up the spine. ``face_out=False`` turns it face in (flipped about its
     ``x`` axis); ``spin_deg`` then rotates it about the skin normal (180 = upside down);
     ``tilt_deg`` tips it off the skin plane about an in-plane axis at ``tilt_axis_deg`` from
-    ``x`` (a strap on a curved back).
+    ``x`` (a strap on a curved back). A loose strap lets the sensor rock on the soft tissue
+    about the lifter's left axis: a damped oscillator at ``wobble_hz`` driven by the back's
+    forward acceleration, ``wobble_deg_per_mps2`` degrees per m/s^2 when steady.
     """
 
     face_out: bool = True
     spin_deg: float = 0.0
     tilt_deg: float = 0.0
     tilt_axis_deg: float = 0.0
+    wobble_hz: float = 0.0  # natural frequency of the sensor on the soft tissue, Hz
+    wobble_damping: float = 0.0  # damping ratio of that oscillation, 1 = critical
+    wobble_deg_per_mps2: float = 0.0  # rocking per forward acceleration (0 = tight strap)
 
     def matrix(self) -> FloatArray:
         """Columns are the sensor's axes expressed in the segment frame (x fwd, y left, z up)."""
@@ -61,6 +71,8 @@ class Mount:
             parts.append(f"rotated {spin:.0f} deg")
         if abs(self.tilt_deg) >= 3.0:
             parts.append(f"tilted {self.tilt_deg:.0f} deg")
+        if self.wobble_deg_per_mps2 >= 0.1:
+            parts.append("loose strap")
         return ", ".join(parts)
 
 
@@ -86,6 +98,10 @@ class SensorErrors:
     gyro_scale: tuple[float, float, float]
     accel_range_g: float  # full scale, the signed 16-bit range covers +-this
     gyro_range_dps: float
+    accel_cross: tuple[float, ...] = IDENTITY_3X3  # row-major axis coupling (cross-axis)
+    gyro_cross: tuple[float, ...] = IDENTITY_3X3
+    warm_up_rps: tuple[float, float, float] = (0.0, 0.0, 0.0)  # offset reached once warm
+    warm_up_tau_s: float = 0.0  # time constant of warming to skin temperature (0 = none)
 
     @staticmethod
     def ideal() -> SensorErrors:
@@ -148,8 +164,46 @@ def ideal_readings(body: Body, level: float, mount: Mount, t_s: FloatArray) -> I
         )
     )
     force_segment = _world_to_segment(accel_world, now.yaw, now.roll, now.sagittal)
+    if mount.wobble_deg_per_mps2 > 0.0:
+        angle, rate = _strap_wobble(body, level, mount, t_s)
+        force_segment = _rocked(force_segment, angle)
+        gyro_segment = _rocked(gyro_segment, angle)
+        gyro_segment[:, 1] += rate
     m = mount.matrix()
     return ImuReadings(accel_mps2=force_segment @ m, gyro_rps=gyro_segment @ m)
+
+
+def _strap_wobble(
+    body: Body, level: float, mount: Mount, t_s: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Angle (rad) and rate (rad/s) of a loosely strapped sensor rocking on the soft tissue.
+
+    The back's forward acceleration (gravity excluded, so the truth posture is unchanged on
+    average) drives a damped second-order system, integrated on a fine uniform grid.
+    """
+    if t_s.size == 0:
+        return np.zeros(0), np.zeros(0)
+    h = WOBBLE_STEP_S
+    grid = np.arange(t_s[0] - 1.0, t_s[-1] + 2 * h, h)
+    pose = body.segment(grid, level)
+    p = pose.position_m
+    accel_world = np.zeros_like(p)
+    accel_world[1:-1] = (p[2:] - 2 * p[1:-1] + p[:-2]) / (h * h)
+    forward = _world_to_segment(accel_world, pose.yaw, pose.roll, pose.sagittal)[:, 0]
+    omega = 2 * np.pi * mount.wobble_hz
+    gain = np.radians(mount.wobble_deg_per_mps2)
+    b, a = signal.bilinear(
+        [gain * omega**2], [1.0, 2 * mount.wobble_damping * omega, omega**2], fs=1.0 / h
+    )
+    angle = signal.lfilter(b, a, forward)
+    rate = np.gradient(angle, h)
+    return np.interp(t_s, grid, angle), np.interp(t_s, grid, rate)
+
+
+def _rocked(v: FloatArray, angle: FloatArray) -> FloatArray:
+    """Segment-frame vectors expressed in a frame rocked by ``angle`` about the left axis."""
+    c, s = np.cos(angle), np.sin(angle)
+    return np.column_stack((c * v[:, 0] - s * v[:, 2], v[:, 1], s * v[:, 0] + c * v[:, 2]))
 
 
 def _world_to_segment(
@@ -172,9 +226,8 @@ def apply_errors(
 ) -> ImuReadings:
     """Degrade ideal readings with the sensor's scale, bias, drift, noise and quantisation."""
     n = t_s.shape[0]
-    accel = readings.accel_mps2 * np.asarray(errors.accel_scale) + np.asarray(
-        errors.accel_bias_mps2
-    )
+    accel = _coupled(readings.accel_mps2, errors.accel_cross)
+    accel = accel * np.asarray(errors.accel_scale) + np.asarray(errors.accel_bias_mps2)
     accel = accel + rng.normal(0.0, 1.0, (n, 3)) * errors.accel_noise_mps2
     elapsed = (t_s - t_s[0])[:, None] if n else np.zeros((0, 1))
     step = np.sqrt(np.diff(t_s, prepend=t_s[:1]))[:, None] if n else np.zeros((0, 1))
@@ -182,12 +235,24 @@ def apply_errors(
     bias = (
         np.asarray(errors.gyro_bias_rps) + np.asarray(errors.gyro_drift_rps_per_s) * elapsed + walk
     )
-    gyro = readings.gyro_rps * np.asarray(errors.gyro_scale) + bias
+    if errors.warm_up_tau_s > 0.0:
+        bias = bias + np.asarray(errors.warm_up_rps) * (
+            1.0 - np.exp(-elapsed / errors.warm_up_tau_s)
+        )
+    gyro = _coupled(readings.gyro_rps, errors.gyro_cross) * np.asarray(errors.gyro_scale) + bias
     gyro = gyro + rng.normal(0.0, 1.0, (n, 3)) * errors.gyro_noise_rps
     return ImuReadings(
         accel_mps2=_quantise(accel, errors.accel_range_g * GRAVITY_MPS2),
         gyro_rps=_quantise(gyro, np.radians(errors.gyro_range_dps)),
     )
+
+
+def _coupled(values: FloatArray, cross: tuple[float, ...]) -> FloatArray:
+    """Each axis picking up a little of the others (rows of ``values`` are samples)."""
+    if cross == IDENTITY_3X3:
+        return values  # skipped so sensors without coupling stay bit-identical
+    result: FloatArray = values @ np.asarray(cross).reshape(3, 3).T
+    return result
 
 
 def _quantise(values: FloatArray, full_scale: float) -> FloatArray:

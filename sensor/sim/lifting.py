@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sensor.sim.body import Lifter
+from sensor.sim.habits import LiftHabits
 from sensor.sim.keyframes import AngleRule, Keyframer, RepEvents
 from sensor.sim.spec import SetSpec, Stance
 from sensor.sim.tracks import AUTO
@@ -43,8 +44,15 @@ def deadlift_set(k: Keyframer, set_spec: SetSpec) -> None:
     stance = k.spec.stance
     h = k.lifter.hip_height_m
     sumo = stance == "sumo"
-    bottom_z = h * (k.uniform(0.47, 0.58) if sumo else k.uniform(0.55, 0.66))
-    bottom_forward = -(k.uniform(0.04, 0.10) if sumo else k.uniform(0.12, 0.22))
+    habits = k.lifter.habits
+    if habits is None:
+        bottom_z = h * (k.uniform(0.47, 0.58) if sumo else k.uniform(0.55, 0.66))
+        bottom_forward = -(k.uniform(0.04, 0.10) if sumo else k.uniform(0.12, 0.22))
+    else:
+        # Sumo sits the hips lower and keeps them closer to the bar.
+        fraction = habits.hip_bottom_fraction - (0.06 if sumo else 0.0)
+        bottom_z = h * (fraction + k.uniform(-0.02, 0.02))
+        bottom_forward = -habits.hips_back_m * (0.5 if sumo else 1.0) * k.uniform(0.9, 1.1)
     bottoms = _bottoms(plans, k.rule, k.rng)
     _setup(k, bottoms[0], bottom_z, bottom_forward)
     reps: list[RepEvents] = []
@@ -132,8 +140,19 @@ def _concentric(k: Keyframer, plan: RepPlan, start: float, bottom_z: float) -> N
     """Bar from the floor to lockout: hips and knees extend, the angles peak early."""
     lifter = k.lifter
     duration = plan.concentric_s
-    peak_at = start + k.uniform(0.15, 0.3) * duration
-    k.key(peak_at, pelvis=plan.pelvis_deg, lumbar=plan.lumbar_deg)
+    habits = lifter.habits
+    if habits is None:
+        peak_at = start + k.uniform(0.15, 0.3) * duration
+        k.key(peak_at, pelvis=plan.pelvis_deg, lumbar=plan.lumbar_deg)
+    else:
+        peak_at = start + (habits.peak_fraction + k.uniform(-0.03, 0.03)) * duration
+        k.key(
+            peak_at,
+            pelvis=plan.pelvis_deg,
+            lumbar=plan.lumbar_deg,
+            lean=habits.pull_lean_deg * k.uniform(0.7, 1.3),
+            twist=habits.pull_twist_deg * k.uniform(0.7, 1.3),
+        )
     lockout = start + duration
     rise = lifter.hip_height_m - bottom_z
     if plan.grinding:
@@ -151,8 +170,11 @@ def _concentric(k: Keyframer, plan: RepPlan, start: float, bottom_z: float) -> N
         pelvis=lifter.lockout_pelvis_deg + float(k.rng.normal(0.0, 0.4)),
         lumbar=lifter.lockout_lumbar_deg + float(k.rng.normal(0.0, 0.4)),
         hip_z=lifter.hip_height_m + float(k.rng.normal(0.0, 0.004)),
-        forward_m=float(k.rng.normal(0.0, 0.01)),
+        forward_m=float(k.rng.normal(0.0, 0.01))
+        + (0.0 if habits is None else habits.lockout_forward_m),
     )
+    if habits is not None:
+        k.key(lockout, lean=0.0, twist=0.0)
 
 
 def _dead_stop_pause(
@@ -219,6 +241,10 @@ def plan_reps(
         )
         pelvis, lumbar = rule.clear_of_threshold(float(trunk - lumbar), lumbar, rng.uniform(0, 1))
         grinding = k >= n - set_spec.grind_reps
+        if lifter.habits is not None:
+            plan = _habitual_plan(lifter.habits, set_spec, pelvis, lumbar, fatigue, grinding, rng)
+            plans.append(plan)
+            continue
         if grinding:
             concentric = rng.uniform(2.2, 4.5) * lifter.tempo
         else:
@@ -240,6 +266,35 @@ def plan_reps(
             )
         )
     return plans
+
+
+def _habitual_plan(
+    habits: LiftHabits,
+    set_spec: SetSpec,
+    pelvis_deg: float,
+    lumbar_deg: float,
+    fatigue: float,
+    grinding: bool,
+    rng: np.random.Generator,
+) -> RepPlan:
+    """A rep's tempo from the lifter's habits: fast pulls to slow grinders, any pause."""
+    if grinding:
+        concentric = rng.uniform(2.2, habits.grind_max_s)
+    else:
+        base = habits.concentric_base_s * (1.0 + 2.0 * (set_spec.load - 0.5))
+        concentric = base * (1 + 0.3 * fatigue) * rng.uniform(0.9, 1.1)
+    tng = set_spec.touch_and_go
+    eccentric = habits.eccentric_s * (rng.uniform(0.6, 1.0) if tng else rng.uniform(0.8, 1.4))
+    hold_max_s = habits.lockout_hold_max_s * (0.5 if tng else 1.0)
+    return RepPlan(
+        pelvis_deg=pelvis_deg,
+        lumbar_deg=lumbar_deg,
+        concentric_s=float(np.clip(concentric, 2.0 if grinding else 0.5, 6.5 if grinding else 3.5)),
+        eccentric_s=float(np.clip(eccentric, 0.4, 3.0)),
+        lockout_hold_s=float(rng.uniform(0.0, hold_max_s)),
+        bottom_pause_s=0.0 if tng else float(rng.uniform(0.2, habits.pause_max_s)),
+        grinding=grinding,
+    )
 
 
 def _bottoms(

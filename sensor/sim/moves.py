@@ -25,16 +25,18 @@ def rest(k: Keyframer, duration_s: float) -> None:
     """Stand around: shift weight, look about, roll the shoulders (never quite still)."""
     start = k.now
     end = start + duration_s
+    habits = k.lifter.habits
+    fidget = 1.0 if habits is None else habits.fidget
     while k.now < end - 1.0:
         move_s = min(k.uniform(0.8, 2.0), end - k.now)
         t = k.now + move_s
         k.key(
             t,
-            pelvis=float(k.rng.normal(0.0, 1.2)),
-            lumbar=float(k.rng.normal(0.0, 1.8)),
-            lean=float(k.rng.normal(0.0, 1.5)),
-            twist=float(k.rng.normal(0.0, 2.0)),
-            forward_m=float(k.rng.normal(0.0, 0.015)),
+            pelvis=float(k.rng.normal(0.0, 1.2 * fidget)),
+            lumbar=float(k.rng.normal(0.0, 1.8 * fidget)),
+            lean=float(k.rng.normal(0.0, 1.5 * fidget)),
+            twist=float(k.rng.normal(0.0, 2.0 * fidget)),
+            forward_m=float(k.rng.normal(0.0, 0.015 * fidget)),
         )
         k.advance(min(t + k.uniform(0.3, 2.0), end))
     k.advance(end)
@@ -116,9 +118,13 @@ def sit(k: Keyframer, duration_s: float) -> None:
         k.key(k.now + 1.0, pelvis=-k.uniform(8.0, 18.0), lumbar=k.uniform(18.0, 32.0))
     k.advance(max(seated_end, k.now + 0.5))
     t = k.now
+    habits = k.lifter.habits
+    if habits is not None:
+        # This lifter's own way up: how far forward the trunk leans, how fast.
+        up_s = habits.stand_up_s * k.uniform(0.85, 1.15)
     k.key(
         t + 0.35 * up_s,
-        pelvis=k.uniform(30.0, 40.0),
+        pelvis=k.uniform(30.0, 40.0) if habits is None else habits.sit_lean_deg + k.uniform(-5, 5),
         lumbar=k.uniform(12.0, 22.0),
         hip_z=h - drop + 0.02,
         hip_z_rate=AUTO,
@@ -180,3 +186,22 @@ def plates(k: Keyframer, bar: tuple[float, float]) -> None:
         hold_s=k.uniform(1.5, 3.0),
         pushes=int(k.rng.integers(1, 3)),
     )
+
+
+def pick_up(k: Keyframer) -> None:
+    """Bend down without the bar to pick something up (a bottle, chalk, a phone), stand up."""
+    start = k.now
+    h = k.lifter.hip_height_m
+    down_s = k.uniform(0.7, 1.6)
+    k.key(
+        start + down_s,
+        pelvis=k.uniform(25.0, 60.0),
+        lumbar=k.uniform(15.0, 45.0),
+        hip_z=h * k.uniform(0.6, 0.9),
+        forward_m=-0.1,
+    )
+    k.advance(start + down_s + k.uniform(0.2, 1.0))
+    up_s = k.uniform(0.7, 1.5)
+    k.key(k.now + up_s, pelvis=0.0, lumbar=0.0, hip_z=h, forward_m=0.0)
+    k.advance(k.now + up_s)
+    k.record("bend", start)

@@ -12,11 +12,15 @@ from typing import Literal
 import numpy as np
 
 from sensor.sim.body import PLACEMENT_LEVEL, Lifter, random_lifter
-from sensor.sim.imu import Mount
+from sensor.sim.imu import Mount, SensorErrors
 
 BackShape = Literal["neutral", "rounded", "fatigue"]
 SetEnding = Literal["lower", "drop"]
 Stance = Literal["conventional", "sumo"]
+#: ``before`` = from the start of the script; ``at_bar`` = as the lifter sets up for the first
+#: set; ``bent_over`` = gripping the bar just before the first rep; ``mid_set`` = with the bar
+#: on the floor between two reps of the first set (the reps before are not recorded).
+RecordingStart = Literal["before", "at_bar", "bent_over", "mid_set"]
 
 #: Where each role sits on the spine (DESIGN.md, measurement model).
 ROLE_PLACEMENT = {"upper": "L1", "lower": "S1", "lumbar": "L3"}
@@ -55,6 +59,9 @@ class SensorSpec:
     start_delay_s: float = 0.0  # the sensor starts streaming this long after the session, s
     reconnect_duplicates_s: float = 0.0  # after an outage every row arrives twice this long, s
     ideal: bool = False  # True = no noise, bias, scale error, quantisation or clock error
+    errors: SensorErrors | None = None  # None = drawn by SensorErrors.random (classic)
+    device: str = ""  # device profile it stands for (wide population), for the truth file
+    imu: str = ""  # chip inside that device
 
 
 @dataclass(frozen=True)
@@ -84,6 +91,8 @@ class SessionSpec:
     threshold_margin_deg: float = 2.0  # no rep peaks closer than this to the threshold, deg
     gaps: tuple[Gap, ...] = ()
     lifter: Lifter | None = None  # None = drawn from the seed
+    recording_start: RecordingStart = "before"  # where in the session the recording begins
+    population: str = "classic"  # which generator drew the spec, for the truth file
 
     def __post_init__(self) -> None:
         """Reject role sets that are neither single nor dual wear."""
@@ -140,8 +149,8 @@ def random_spec(seed: int, rest_s: tuple[float, float] = (60.0, 240.0)) -> Sessi
         delay_s = index * rng.uniform(0, 1.0)
         sensors[role] = _random_sensor(rng, own_rate, burst_ms if own_rate <= 104 else 0.0, delay_s)
     n_sets = int(rng.integers(1, 6))
-    sets = tuple(_random_set(rng, first=i == 0) for i in range(n_sets))
-    gaps = tuple(_random_gap(rng, n_sets, roles) for _ in range(int(rng.integers(0, 3))))
+    sets = tuple(random_set(rng, first=i == 0) for i in range(n_sets))
+    gaps = tuple(random_gap(rng, n_sets, roles) for _ in range(int(rng.integers(0, 3))))
     spec = SessionSpec(
         seed=seed,
         sensors=sensors,
@@ -182,7 +191,7 @@ def _random_sensor(
     )
 
 
-def _random_gap(rng: np.random.Generator, n_sets: int, roles: tuple[str, ...]) -> Gap:
+def random_gap(rng: np.random.Generator, n_sets: int, roles: tuple[str, ...]) -> Gap:
     """A short link outage, mid-set or anywhere, of one sensor or all."""
     duration_s = float(rng.uniform(0.3, 3.0))
     role = None if rng.random() < 0.5 else str(rng.choice(roles))
@@ -191,7 +200,7 @@ def _random_gap(rng: np.random.Generator, n_sets: int, roles: tuple[str, ...]) -
     return Gap(duration_s, at_s=float(rng.uniform(10.0, 120.0)), role=role)
 
 
-def _random_set(rng: np.random.Generator, first: bool) -> SetSpec:
+def random_set(rng: np.random.Generator, first: bool) -> SetSpec:
     """One set: heavier sets have fewer reps and may end with grinders."""
     load = float(rng.uniform(0.55, 0.97))
     max_reps = int(np.clip(round(10 - 9 * (load - 0.55) / 0.42), 1, 10))

@@ -13,7 +13,7 @@ import numpy as np
 from sensor.samples import FloatArray
 from sensor.sim.body import Body
 from sensor.sim.keyframes import RepEvents, Script
-from sensor.sim.spec import ROLE_PLACEMENT, ROUNDED_LUMBAR_DEG, SessionSpec
+from sensor.sim.spec import ROLE_PLACEMENT, ROUNDED_LUMBAR_DEG, SensorSpec, SessionSpec
 
 #: Resolution of the truth angle traces, s.
 TRUTH_STEP_S = 1e-3
@@ -111,13 +111,50 @@ def build_truth(
             {"kind": a.kind, "start": round(a.start_s, 3), "end": round(a.end_s, 3)}
             for a in script.activities
         ],
-        "sensors": {
-            role: {
-                "placement": ROLE_PLACEMENT[role],
-                "mount": sensor.mount.describe(),
-                "rate_hz": sensor.rate_hz,
-            }
-            for role, sensor in spec.sensors.items()
-        },
-        "simulator": {"seed": spec.seed, "duration_s": round(script.duration_s, 3)},
+        "sensors": {role: _sensor_truth(role, sensor) for role, sensor in spec.sensors.items()},
+        "simulator": _simulator_truth(spec, script),
+    }
+
+
+def _sensor_truth(role: str, sensor: SensorSpec) -> dict[str, Any]:
+    """Where and how a sensor was worn; which device it stands for, when it is one."""
+    out: dict[str, Any] = {
+        "placement": ROLE_PLACEMENT[role],
+        "mount": sensor.mount.describe(),
+        "rate_hz": sensor.rate_hz,
+    }
+    if sensor.device:
+        out |= {"device": sensor.device, "imu": sensor.imu}
+    return out
+
+
+def _simulator_truth(spec: SessionSpec, script: Script) -> dict[str, Any]:
+    """Seed and length; the population and recording start when not the classic ones."""
+    out: dict[str, Any] = {"seed": spec.seed, "duration_s": round(script.duration_s, 3)}
+    if spec.population != "classic":
+        out |= {"population": spec.population, "recording_start": spec.recording_start}
+    return out
+
+
+def trimmed_truth(truth: dict[str, Any], from_s: float) -> dict[str, Any]:
+    """The truth of a recording that begins at ``from_s``: reps that started earlier are not
+    in it, nor is anything that ended before it; intervals it cuts start at ``from_s``."""
+    if from_s <= 0.0:
+        return truth
+    sets = []
+    for lift_set in truth["sets"]:
+        reps = [rep for rep in lift_set["reps"] if rep["start"] >= from_s]
+        if reps:
+            sets.append({"start": reps[0]["start"], "end": reps[-1]["end"], "reps": reps})
+    return truth | {
+        "sets": sets,
+        "flexion_events": [e for e in truth["flexion_events"] if e["start"] >= from_s],
+        "calibration": None
+        if truth["calibration"] is None or truth["calibration"]["start"] < from_s
+        else truth["calibration"],
+        "activities": [
+            a | {"start": max(a["start"], round(from_s, 3))}
+            for a in truth["activities"]
+            if a["end"] > from_s
+        ],
     }
