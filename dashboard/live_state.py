@@ -31,8 +31,17 @@ class Alert:
     rep: int | None
     #: When the service emitted it, epoch s.
     emitted_s: float
-    #: Whether it fell inside its rep's start..end; None until that rep is reported.
-    in_rep: bool | None
+    #: How far the angle went before it fell back below the threshold; None until it did.
+    peak_deg: float | None = None
+    #: The alert is still in a rep that has not ended (so it has no number yet).
+    pending: bool = False
+
+    @property
+    def where(self) -> str:
+        """``in set 2 rep 3``, ``in the current rep``, or ``outside a rep``."""
+        if self.rep is not None and self.set_number is not None:
+            return f"in set {self.set_number} rep {self.rep}"
+        return "in the current rep" if self.pending else "outside a rep"
 
 
 @dataclass(frozen=True)
@@ -42,6 +51,8 @@ class LiveView:
     lifter: str
     #: True online, False offline, None before any status arrived.
     online: bool | None
+    #: The service said ``offline`` itself (a clean stop), rather than the broker's last will.
+    stopped_cleanly: bool
     sensors: dict[str, bool]
     session_id: str | None
     mode: str | None
@@ -51,6 +62,8 @@ class LiveView:
     total_reps: int
     resting: bool
     last_peak_deg: float | None
+    #: The current set's rep with the highest peak and that peak, once a rep has one.
+    worst_in_set: tuple[int, float] | None
     #: The latest alerts, newest first (at most ``RECENT_ALERTS``).
     alerts: tuple[Alert, ...]
     alert_count: int
@@ -63,7 +76,19 @@ class LiveView:
     angle_age_s: float | None
     #: Angle points received per wall-clock second, over the last ``RATE_WINDOW_S``.
     points_per_s: float
+    #: The session ended: its ``session_end`` arrived, or the service stopped cleanly.
     ended: bool
+    #: The upright reference exists (``calibrated``); until then the service has no angle.
+    calibrated: bool
+
+    @property
+    def service(self) -> str:
+        """``online``; ``finished`` after a clean end; ``OFFLINE`` when it stopped mid-session."""
+        if self.online is None:
+            return "no status yet"
+        if self.online:
+            return "online"
+        return "finished" if self.ended else "OFFLINE"
 
 
 def _finite(value: Any) -> float | None:
@@ -135,9 +160,11 @@ class LifterState:
         counts = _counts(ordered)
         recent = [n for at_s, n in self._arrivals if at_s >= now_s - RATE_WINDOW_S]
         alerts = _recent_alerts(ordered)
+        clean_stop = _stopped_cleanly(self.status, self.session_id)
         return LiveView(
             lifter=self.lifter,
             online=_online(self.status),
+            stopped_cleanly=clean_stop,
             sensors=_sensors(self.status, ordered),
             session_id=self.session_id,
             mode=_first(ordered, "session_start", "mode"),
@@ -147,6 +174,7 @@ class LifterState:
             total_reps=counts[2],
             resting=_last_of(ordered, ("set_start", "set_end")) == "set_end",
             last_peak_deg=_last_peak(ordered),
+            worst_in_set=_worst_in_set(ordered, counts[0]),
             alerts=alerts,
             alert_count=sum(e["type"] == "flexion_alert" for e in ordered),
             alert_active=_last_of(ordered, ("flexion_alert", "flexion_clear")) == "flexion_alert",
@@ -154,7 +182,8 @@ class LifterState:
             angle_deg=self.angle_deg,
             angle_age_s=None if self.angle_at_s is None else now_s - self.angle_at_s,
             points_per_s=sum(recent) / RATE_WINDOW_S,
-            ended=any(e["type"] == "session_end" for e in ordered),
+            ended=clean_stop or any(e["type"] == "session_end" for e in ordered),
+            calibrated=any(e["type"] == "calibrated" for e in ordered),
         )
 
 
@@ -162,6 +191,16 @@ def _online(status: dict[str, Any]) -> bool | None:
     """Whether the lifter's service is up, per the retained status."""
     state = status.get("state")
     return None if state is None else state == "online"
+
+
+def _stopped_cleanly(status: dict[str, Any], session_id: str | None) -> bool:
+    """The service published ``offline`` for this session itself (the last will has no ``ts``),
+    so the session ended even when its ``session_end`` is in no store this dashboard reads."""
+    return (
+        status.get("state") == "offline"
+        and status.get("ts") is not None
+        and status.get("session_id") == session_id
+    )
 
 
 def _sensors(status: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, bool]:
@@ -206,22 +245,53 @@ def _last_peak(events: list[dict[str, Any]]) -> float | None:
     )
 
 
+def _worst_in_set(events: list[dict[str, Any]], set_number: int) -> tuple[int, float] | None:
+    """(rep, peak) of the current set's rep that rounded most, None before any has a peak."""
+    peaks = [
+        (peak, int(e["rep"]))
+        for e in events
+        if e["type"] == "rep"
+        and int(e["set"]) == set_number
+        and (peak := _finite(e["peak_flexion_deg"])) is not None
+    ]
+    if not peaks:
+        return None
+    peak, rep = max(peaks)
+    return rep, peak
+
+
 def _recent_alerts(events: list[dict[str, Any]]) -> tuple[Alert, ...]:
-    """The latest flexion alerts, newest first, each placed against its rep once known."""
-    reps = {(e["set"], e["rep"]): e for e in events if e["type"] == "rep"}
-    alerts = [e for e in reversed(events) if e["type"] == "flexion_alert"][:RECENT_ALERTS]
-    return tuple(_alert(e, reps.get((e.get("set"), e.get("rep")))) for e in alerts)
+    """The latest flexion alerts, newest first, each with its peak and its rep once known.
+
+    An alert names a rep only when a ``rep`` event covers its time (start <= t <= end): the
+    alert's own ``set``/``rep`` may be null (outside a rep) or, from older services, the
+    number of a rep that had not happened yet and may never happen.
+    """
+    reps = [e for e in events if e["type"] == "rep"]
+    newest = [i for i in reversed(range(len(events))) if events[i]["type"] == "flexion_alert"]
+    return tuple(_alert(events, i, reps) for i in newest[:RECENT_ALERTS])
 
 
-def _alert(event: dict[str, Any], rep: dict[str, Any] | None) -> Alert:
-    """One ``flexion_alert`` event as an :class:`Alert`."""
+def _alert(events: list[dict[str, Any]], index: int, reps: list[dict[str, Any]]) -> Alert:
+    """The ``flexion_alert`` at ``events[index]`` as an :class:`Alert`."""
+    event = events[index]
     t_s = float(event["t"])
+    covering = next((r for r in reps if float(r["start"]) <= t_s <= float(r["end"])), None)
+    later = events[index + 1 :]
+    clear = next((e for e in later if e["type"] in ("flexion_clear", "flexion_alert")), None)
+    peak = _finite(clear["peak_deg"]) if clear and clear["type"] == "flexion_clear" else None
+    # A rep can still claim the alert while no later rep, set end or session end rules it out.
+    settled = any(
+        e["type"] in ("set_end", "session_end") or (e["type"] == "rep" and float(e["end"]) > t_s)
+        for e in later
+    )
     return Alert(
-        t_s,
-        float(event["angle_deg"]),
-        float(event["threshold_deg"]),
-        event.get("set"),
-        event.get("rep"),
-        float(event["ts"]) / 1000.0,
-        None if rep is None else float(rep["start"]) <= t_s <= float(rep["end"]),
+        t_s=t_s,
+        angle_deg=float(event["angle_deg"]),
+        threshold_deg=float(event["threshold_deg"]),
+        set_number=None if covering is None else int(covering["set"]),
+        rep=None if covering is None else int(covering["rep"]),
+        emitted_s=float(event["ts"]) / 1000.0,
+        peak_deg=peak,
+        pending=covering is None and not settled and event.get("rep") is not None,
     )

@@ -102,11 +102,7 @@ def _links(sensors: dict[str, bool]) -> str:
 
 def _service_state(view: LiveView) -> str:
     """Online; finished after a clean end; OFFLINE in red when it stopped mid-session."""
-    if view.online is None:
-        return "no status yet"
-    if view.online:
-        return "online"
-    return "finished" if view.ended else _bad("OFFLINE")
+    return _bad(view.service) if view.service == "OFFLINE" else view.service
 
 
 def _bad(text: str) -> str:
@@ -115,14 +111,17 @@ def _bad(text: str) -> str:
 
 
 def _alert_banner(view: LiveView) -> None:
-    """Red while the angle is over the threshold in a rep, and for a few seconds after."""
+    """Red while the angle is over the threshold in a rep, and for a few seconds after; once
+    the angle is back below the threshold it says how far it went (the peak)."""
     if view.ended or not (view.alert_active or view.alert_recent) or not view.alerts:
         return
     alert = view.alerts[0]
-    verb = "ROUNDING" if view.alert_active else "ROUNDED"
-    banner(
-        f"BACK {verb}: {alert.angle_deg:.0f}°, over {alert.threshold_deg:.0f}°", key="live-alert"
-    )
+    quantity = angle_label(view.mode).upper()
+    if view.alert_active or alert.peak_deg is None:
+        text = f"{quantity} {alert.angle_deg:.0f}°: OVER {alert.threshold_deg:.0f}°"
+    else:
+        text = f"{quantity} PEAKED AT {alert.peak_deg:.0f}° (over {alert.threshold_deg:.0f}°)"
+    banner(text, key="live-alert")
 
 
 def _numbers(view: LiveView) -> None:
@@ -133,8 +132,7 @@ def _numbers(view: LiveView) -> None:
     with left:
         angle = view.angle_deg if fresh else None
         st.plotly_chart(gauge(angle, threshold, view.mode), key="live-gauge", config=_STATIC)
-        if not fresh:
-            st.caption("No angle data in the last few seconds.")
+        st.caption(_angle_note(view, fresh))
     with right:
         set_col, rep_col = st.columns(2)
         with set_col:
@@ -142,14 +140,39 @@ def _numbers(view: LiveView) -> None:
         with rep_col:
             big_number("Rep", str(view.rep_in_set or "–"), key="live-rep")
         big_number("Reps this session", str(view.total_reps), key="live-total-reps", size="medium")
-        big_number(
-            "Last rep peak", _degrees(view.last_peak_deg), key="live-last-peak", size="medium"
-        )
+        peak_col, worst_col = st.columns(2)
+        with peak_col:
+            big_number(
+                "Last rep peak", _degrees(view.last_peak_deg), key="live-last-peak", size="medium"
+            )
+        with worst_col:
+            big_number("Worst rep this set", _worst(view), key="live-worst", size="medium")
         st.markdown(
             f'<div class="bs-status">{_phase(view)} · {angle_label(view.mode)}, '
             f"alert above {threshold:.0f}°</div>",
             unsafe_allow_html=True,
         )
+
+
+def _angle_note(view: LiveView, fresh: bool) -> str:
+    """Why the gauge shows no number, or what it shows (an empty caption keeps its place)."""
+    if view.ended:
+        return " "  # the phase line beside the numbers already says the session ended
+    if view.angle_age_s is None and not view.calibrated:
+        # The service measures angles from the upright reference, so it has none before it.
+        return (
+            "Waiting for the first upright reference: stand still and upright for 3 s "
+            "(otherwise your first lockouts set it)."
+        )
+    return " " if fresh else "No angle data in the last few seconds."
+
+
+def _worst(view: LiveView) -> str:
+    """``rep 3: 41°`` for the current set's worst rep, or a dash."""
+    if view.worst_in_set is None:
+        return "–"
+    rep, peak = view.worst_in_set
+    return f"rep {rep}: {peak:.0f}°"
 
 
 def _degrees(value: float | None) -> str:
@@ -167,22 +190,23 @@ def _phase(view: LiveView) -> str:
 
 
 def _alerts(view: LiveView) -> None:
-    """The last flexion alerts, newest first."""
+    """The last flexion alerts, newest first: how far the angle went and in which rep."""
+    quantity = angle_label(view.mode).lower()
     with st.container(key="live-alerts"):
         st.markdown(f"#### Alerts this session: {view.alert_count}")
         for alert in view.alerts:
             st.markdown(
-                f'<div class="bs-status">⚠ {alert.angle_deg:.0f}° (threshold '
-                f"{alert.threshold_deg:.0f}°) {_where(alert)}, at {alert.t_s:.0f} s</div>",
+                f'<div class="bs-status">⚠ {_alert_angle(alert, quantity)} {alert.where}, '
+                f"at {alert.t_s:.0f} s</div>",
                 unsafe_allow_html=True,
             )
 
 
-def _where(alert: Alert) -> str:
-    """Which rep an alert belongs to, or that it came outside one (setting up, racking)."""
-    if alert.set_number is None or alert.in_rep is False:
-        return "outside a rep"
-    return f"in set {alert.set_number} rep {alert.rep}"
+def _alert_angle(alert: Alert, quantity: str) -> str:
+    """``lumbar flexion peaked at 41° (threshold 30°)``; the crossing until the peak is known."""
+    if alert.peak_deg is None:
+        return f"{quantity} passed {alert.threshold_deg:.0f}° (still over)"
+    return f"{quantity} peaked at {alert.peak_deg:.0f}° (threshold {alert.threshold_deg:.0f}°)"
 
 
 render()
