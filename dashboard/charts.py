@@ -24,6 +24,10 @@ AMBER = "#ef8f00"
 RED = "#c62828"
 LINE = "#1f3b73"
 GREY = "#9e9e9e"
+#: One colour per set, none of them red or near it: red means "over the threshold".
+SET_COLOURS = ("#1f3b73", "#00897b", "#7b1fa2", "#0288d1", "#9e9d24", "#558b2f", "#455a64")
+#: Two trace points further apart than this (and than a few sampling steps) are a data gap.
+GAP_S = 0.5
 #: Below this fraction of the threshold the angle is comfortably safe (green).
 CAUTION_FRACTION = 0.8
 _FONT = {"size": 16}
@@ -31,6 +35,10 @@ _FONT = {"size": 16}
 _MIN_SPAN = timedelta(days=7)
 #: Widest bar of a session on the date axis: half a day, in ms.
 _MAX_BAR_MS = 12 * 3600 * 1000
+#: Narrowest bar, as a fraction of the date axis (about 8 px on a laptop screen).
+_MIN_BAR_FRACTION = 0.01
+#: Progress axes reach this far above their highest value.
+_HEADROOM = 1.3
 
 
 def zone_colour(angle_deg: float | None, threshold_deg: float) -> str:
@@ -48,14 +56,18 @@ def gauge_top_deg(threshold_deg: float) -> float:
 
 
 def gauge(angle_deg: float | None, threshold_deg: float, mode: str | None) -> go.Figure:
-    """The current angle as a large gauge coloured against the threshold."""
+    """The current angle as a gauge arc coloured against the threshold.
+
+    The number itself is not drawn by Plotly: its font size is fixed in pixels, so on a
+    phone-width screen it overlapped the arc. The page writes it below the arc in text that
+    scales with the screen (see ``dashboard.views.live``).
+    """
     top = gauge_top_deg(threshold_deg)
     caution = CAUTION_FRACTION * threshold_deg
     colour = zone_colour(angle_deg, threshold_deg)
     indicator = go.Indicator(
-        mode="gauge+number",
+        mode="gauge",
         value=angle_deg,
-        number={"suffix": "°", "valueformat": ".0f", "font": {"size": 96, "color": colour}},
         title={"text": f"{angle_label(mode)} now", "font": {"size": 22}},
         gauge={
             "axis": {"range": [-10, top], "ticksuffix": "°", "tickfont": {"size": 16}},
@@ -73,8 +85,20 @@ def gauge(angle_deg: float | None, threshold_deg: float, mode: str | None) -> go
         },
     )
     figure = go.Figure(indicator)
-    figure.update_layout(height=340, margin={"l": 40, "r": 40, "t": 70, "b": 10}, font=_FONT)
+    figure.update_layout(height=260, margin={"l": 40, "r": 40, "t": 60, "b": 10}, font=_FONT)
     return figure
+
+
+def with_gaps(t_s: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``t_s``/``values`` with a NaN point inside every data gap, so Plotly breaks the line
+    there instead of drawing a straight segment across data that was never measured."""
+    if len(t_s) < 2:
+        return t_s, values
+    steps = np.diff(t_s)
+    gap_s = max(GAP_S, 5.0 * float(np.median(steps)))
+    at = np.flatnonzero(steps > gap_s) + 1
+    middle = (t_s[at - 1] + t_s[at]) / 2.0
+    return np.insert(t_s, at, middle), np.insert(values.astype(float), at, np.nan)
 
 
 def _peak_times(trace: AngleTrace, reps: Sequence[StoredRep]) -> list[float]:
@@ -95,8 +119,9 @@ def trace_figure(
     """The session's angle over time, sets shaded, one marker per rep, the alert zone banded."""
     label = angle_label(mode)
     figure = go.Figure()
+    gap_t_s, gap_deg = with_gaps(trace.t_s, trace.angle_deg)
     figure.add_trace(
-        go.Scatter(x=trace.t_s, y=trace.angle_deg, mode="lines", name=label, line={"color": LINE})
+        go.Scatter(x=gap_t_s, y=gap_deg, mode="lines", name=label, line={"color": LINE})
     )
     for lift_set in sets:
         end = lift_set.end if lift_set.end is not None else lift_set.start
@@ -143,44 +168,72 @@ def _add_threshold_band(figure: go.Figure, threshold_deg: float, top_deg: float)
 def _add_rep_markers(
     figure: go.Figure, trace: AngleTrace, reps: Sequence[StoredRep], threshold_deg: float | None
 ) -> None:
-    """A marker at each rep's peak, red when it passed the threshold, labelled with its number."""
+    """A marker at each rep's peak, red when it passed the threshold, labelled with its number.
+
+    A rep whose data a gap hid has no peak; it still gets its numbered marker (hollow, grey,
+    on the highest angle measured in it, else at 0°), so the numbers along a set never skip.
+    """
     if not reps:
         return
-    alert = [rep.flexion_alert for rep in reps]
+    times = _peak_times(trace, reps)
+    measured = [i for i, rep in enumerate(reps) if rep.peak_flexion_deg is not None]
+    lost = [i for i, rep in enumerate(reps) if rep.peak_flexion_deg is None]
     figure.add_trace(
         go.Scatter(
-            x=_peak_times(trace, reps),
-            y=[rep.peak_flexion_deg for rep in reps],
+            x=[times[i] for i in measured],
+            y=[reps[i].peak_flexion_deg for i in measured],
             mode="markers+text",
             name="rep peak (red: over threshold)",
-            text=[str(rep.number) for rep in reps],
+            text=[str(reps[i].number) for i in measured],
             textposition="top center",
             marker={
                 "size": 11,
-                "color": [RED if a else GREEN for a in alert],
+                "color": [RED if reps[i].flexion_alert else GREEN for i in measured],
                 "line": {"width": 1},
             },
-            customdata=[[rep.set_number, rep.concentric_s] for rep in reps],
+            customdata=[[reps[i].set_number, reps[i].concentric_s] for i in measured],
             hovertemplate="set %{customdata[0]} rep %{text}: %{y:.1f}°"
             "<br>concentric %{customdata[1]:.2f} s<extra></extra>",
         )
     )
+    if lost:
+        figure.add_trace(
+            go.Scatter(
+                x=[times[i] for i in lost],
+                y=[_highest_in(trace, reps[i]) for i in lost],
+                mode="markers+text",
+                name="rep without a peak (data lost)",
+                text=[str(reps[i].number) for i in lost],
+                textposition="top center",
+                marker={"size": 11, "color": "white", "line": {"width": 2, "color": GREY}},
+                customdata=[[reps[i].set_number, reps[i].concentric_s] for i in lost],
+                hovertemplate="set %{customdata[0]} rep %{text}: no peak, data lost in the rep"
+                "<br>concentric %{customdata[1]:.2f} s<extra></extra>",
+            )
+        )
+
+
+def _highest_in(trace: AngleTrace, rep: StoredRep) -> float:
+    """The highest angle stored during ``rep``, or 0° when the gap hid all of it."""
+    inside = (trace.t_s >= rep.start) & (trace.t_s <= rep.end)
+    return float(np.max(trace.angle_deg[inside])) if inside.any() else 0.0
 
 
 def concentric_figure(sets: Sequence[StoredSet]) -> go.Figure:
     """Concentric time per rep, one line per set; reps over the threshold ringed in red."""
     figure = go.Figure()
-    for lift_set in sets:
-        if lift_set.reps:
-            figure.add_trace(
-                go.Scatter(
-                    x=[r.number for r in lift_set.reps],
-                    y=[r.concentric_s for r in lift_set.reps],
-                    mode="lines+markers",
-                    name=f"Set {lift_set.number}",
-                    marker={"size": 10},
-                )
+    for index, lift_set in enumerate(s for s in sets if s.reps):
+        colour = SET_COLOURS[index % len(SET_COLOURS)]
+        figure.add_trace(
+            go.Scatter(
+                x=[r.number for r in lift_set.reps],
+                y=[r.concentric_s for r in lift_set.reps],
+                mode="lines+markers",
+                name=f"Set {lift_set.number}",
+                line={"color": colour},
+                marker={"size": 10, "color": colour},
             )
+        )
     over = [r for lift_set in sets for r in lift_set.reps if r.flexion_alert]
     figure.add_trace(
         go.Scatter(
@@ -205,7 +258,7 @@ def progress_figure(
 ) -> go.Figure:
     """Worst rep, reps over the threshold and next-day soreness per session, over the weeks."""
     figure = make_subplots(
-        rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.09,
+        rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.11,
         subplot_titles=(
             f"Worst rep per session: peak {angle_label(mode).lower()}",
             "Reps per session (red: over the threshold)",
@@ -213,7 +266,7 @@ def progress_figure(
         ),
     )  # fmt: skip
     when = [p.started_at for p in points]
-    bar_ms = _bar_width_ms(when)
+    bar_ms = _bar_width_ms(when, _date_range(when))
     figure.add_trace(
         go.Scatter(
             x=when, y=[p.peak_flexion_deg for p in points], mode="lines+markers",
@@ -243,8 +296,13 @@ def progress_figure(
         height=720, barmode="overlay", font=_FONT, margin={"l": 10, "r": 10, "t": 40, "b": 10},
         legend={"orientation": "h", "y": -0.08},
     )  # fmt: skip
-    figure.update_yaxes(title_text="peak (°)", ticksuffix="°", rangemode="tozero", row=1, col=1)
-    figure.update_yaxes(title_text="reps", rangemode="tozero", row=2, col=1)
+    # Headroom above the highest point keeps markers and bars clear of the subplot titles.
+    peaks = [p.peak_flexion_deg for p in points if p.peak_flexion_deg is not None]
+    thresholds = [p.threshold_deg for p in points if p.threshold_deg is not None]
+    top_deg = max([10.0, *peaks, *thresholds]) * _HEADROOM
+    top_reps = max([1, *(p.reps for p in points)]) * _HEADROOM
+    figure.update_yaxes(title_text="peak (°)", ticksuffix="°", range=[0, top_deg], row=1, col=1)
+    figure.update_yaxes(title_text="reps", range=[0, top_reps], row=2, col=1)
     figure.update_yaxes(title_text="0–10", range=[-0.5, 10.5], dtick=2, row=3, col=1)
     # Without a type, an empty soreness row makes the shared axis numeric.
     figure.update_xaxes(type="date", range=_date_range(when))
@@ -261,11 +319,14 @@ def _date_range(when: Sequence[datetime]) -> list[datetime] | None:
     return [first - margin, last + margin]
 
 
-def _bar_width_ms(when: Sequence[datetime]) -> float:
-    """Bars narrower than the closest two sessions, so they never overlap."""
+def _bar_width_ms(when: Sequence[datetime], shown: Sequence[datetime] | None) -> float:
+    """Bars narrower than the closest two sessions, so they do not overlap, but never thinner
+    than ``_MIN_BAR_FRACTION`` of the axis: sessions minutes apart on a week-wide axis were
+    1 px hairlines."""
     gaps_ms = [(b - a).total_seconds() * 1000 for a, b in pairwise(when)]
     closest_ms = min([g for g in gaps_ms if g > 0], default=_MAX_BAR_MS)
-    return min(_MAX_BAR_MS, 0.6 * closest_ms)
+    span_ms = 0.0 if not shown else (shown[-1] - shown[0]).total_seconds() * 1000
+    return min(_MAX_BAR_MS, max(0.6 * closest_ms, _MIN_BAR_FRACTION * span_ms))
 
 
 def _add_soreness(

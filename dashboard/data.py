@@ -178,39 +178,66 @@ def set_fatigue(detail: SessionDetail) -> list[SetFatigue]:
 
 
 def fatigue_rows(fatigue: Sequence[SetFatigue]) -> list[dict[str, Any]]:
-    """The fatigue table: first rep over the threshold beside the concentric slowing."""
+    """The fatigue table: first rep over the threshold beside the concentric slowing.
+
+    Every column holds one type (text here), since a column mixing ``"none"`` and numbers
+    cannot be sent to the browser as an Arrow table.
+    """
     return [
         {
             "Set": f.set_number,
             "Reps": f.reps,
-            "First rep over threshold": "none" if f.first_over_rep is None else f.first_over_rep,
+            "First rep over threshold": "none"
+            if f.first_over_rep is None
+            else f"rep {f.first_over_rep}",
             "Rep 1 concentric (s)": f"{f.first_concentric_s:.2f}",
             "Compared with": f"rep {f.compared_rep}"
             + (" (last)" if f.first_over_rep is None else ""),
             "Its concentric (s)": f"{f.compared_concentric_s:.2f}",
-            "Slower by": f"{f.slowing_pct:+.0f}%",
+            "Concentric": tempo_change(f.slowing_pct),
         }
         for f in fatigue
     ]
 
 
+def tempo_change(slowing_pct: float) -> str:
+    """``slower by 36%``, ``faster by 3%`` or ``the same`` (within 0.5%)."""
+    if round(slowing_pct) == 0:
+        return "the same"
+    return f"{'slower' if slowing_pct > 0 else 'faster'} by {abs(slowing_pct):.0f}%"
+
+
+def worst_of_set(reps: Sequence[StoredRep]) -> StoredRep | None:
+    """The rep of a set whose peak was highest (None when no rep has a peak)."""
+    measured = [r for r in reps if r.peak_flexion_deg is not None]
+    return max(measured, key=lambda r: r.peak_flexion_deg or 0.0) if measured else None
+
+
 def reps_csv(detail: SessionDetail) -> str:
-    """Every rep of a session as CSV, all stored fields, times in recording seconds."""
+    """Every rep of a session as CSV, all stored fields, times in recording seconds.
+
+    With one sensor the peak column is named ``peak_inclination_deg``: the file is read
+    without the dashboard around it, so its header says what the angle is.
+    """
     fields = list(StoredRep.__dataclass_fields__)
+    peak_field = "peak_inclination_deg" if detail.summary.mode == "single" else "peak_flexion_deg"
+    header = [peak_field if f == "peak_flexion_deg" else f for f in fields]
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(asdict(rep) for rep in all_reps(detail))
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows([asdict(rep)[f] for f in fields] for rep in all_reps(detail))
     return out.getvalue()
 
 
 def session_json(detail: SessionDetail, trace: AngleTrace) -> str:
-    """The whole session (summary, sets and reps, events, angle trace) as JSON."""
+    """The whole session (summary, sets and reps, events, angle trace) as JSON; ``angle`` says
+    what every angle in it measures (lumbar flexion or trunk inclination)."""
     summary = asdict(detail.summary)
     summary["started_at"] = detail.summary.started_at.isoformat()
     ended = detail.summary.ended_at
     summary["ended_at"] = None if ended is None else ended.isoformat()
     document = {
+        "angle": angle_label(detail.summary.mode).lower(),
         "session": summary,
         "sets": [
             {

@@ -25,6 +25,8 @@ _CSS = """
 .bs-banner { background: #c62828; color: #fff; font-size: clamp(1.8rem, 4vw, 3rem);
              font-weight: 800; padding: .3em .6em; border-radius: .3em; text-align: center; }
 .bs-status { font-size: 1.15rem; }
+.bs-gauge-number { font-size: clamp(3.5rem, 9vw, 6rem); font-weight: 800; line-height: 1;
+                   text-align: center; font-variant-numeric: tabular-nums; margin-top: -.5rem; }
 </style>
 """
 
@@ -40,6 +42,16 @@ def big_number(label: str, value: str, key: str, size: str = "big") -> None:
         st.markdown(
             f'<div class="bs-label">{html.escape(label)}</div>'
             f'<div class="bs-{size} bs-value">{html.escape(value)}</div>',
+            unsafe_allow_html=True,
+        )
+
+
+def gauge_number(text: str, colour: str, key: str) -> None:
+    """The gauge's value below its arc, in text that scales with the screen width."""
+    with st.container(key=key):
+        st.markdown(
+            f'<div class="bs-gauge-number bs-value" style="color:{colour}">'
+            f"{html.escape(text)}</div>",
             unsafe_allow_html=True,
         )
 
@@ -62,10 +74,12 @@ def browser_zone() -> tzinfo | None:
 
 
 def session_label(summary: SessionSummary, zone: tzinfo | None) -> str:
-    """``Mon 16 Jun 08:15 · alice · 3 sets, 14 reps``."""
+    """``Mon 16 Jun 2025 08:15:02 · alice · 3 sets, 14 reps``: seconds, so two sessions
+    started in the same minute (a restart after a false start) can be told apart."""
     started = local_time(summary.started_at, zone)
     return (
-        f"{started:%a %d %b %Y %H:%M} · {summary.lifter} · {summary.sets} sets, {summary.reps} reps"
+        f"{started:%a %d %b %Y %H:%M:%S} · {summary.lifter} · "
+        f"{summary.sets} sets, {summary.reps} reps"
     )
 
 

@@ -43,6 +43,8 @@ CHROMIUM_ARGS = [
 DESKTOP = ViewportSize(width=1280, height=900)
 #: A phone propped up sideways against the wall.
 PHONE_LANDSCAPE = ViewportSize(width=844, height=390)
+#: The same phone held upright.
+PHONE_PORTRAIT = ViewportSize(width=390, height=844)
 _TIMEOUT_MS = 40_000
 
 
@@ -69,7 +71,13 @@ def dashboard(mosquitto: MosquittoBroker, tmp_path: Path) -> Iterator[Dashboard]
     """``backspotter dashboard`` on a free port, reading a fresh store, following Mosquitto."""
     port, db = free_port(), tmp_path / "sessions.sqlite3"
     command = [BACKSPOTTER, "dashboard", "--port", str(port), "--db", str(db)]
-    process = subprocess.Popen([*command, "--mqtt", mosquitto.url])
+    server_log = tmp_path / "dashboard.log"
+    # Streamlit logs a page's exception on the server and may still draw the page: the log
+    # is where a traceback shows up, so it is kept and read.
+    with server_log.open("wb") as out:
+        process = subprocess.Popen(
+            [*command, "--mqtt", mosquitto.url], stdout=out, stderr=subprocess.STDOUT
+        )
     try:
         wait_until(lambda: healthy(port) or process.poll() is not None, 60, "the dashboard")
         assert process.poll() is None, f"backspotter dashboard exited with {process.returncode}"
@@ -78,6 +86,20 @@ def dashboard(mosquitto: MosquittoBroker, tmp_path: Path) -> Iterator[Dashboard]
         process.terminate()
         assert process.wait(15) == 0
     assert not port_accepts("127.0.0.1", port), "Streamlit outlived backspotter dashboard"
+    assert_clean_log(server_log.read_text(errors="replace"))
+
+
+def assert_clean_log(text: str) -> None:
+    """Fail on any traceback or error the dashboard server logged, showing the whole log."""
+    bad = [line for line in text.splitlines() if "Traceback" in line or "Error" in line]
+    assert not bad, f"the dashboard server logged errors:\n{text}"
+
+
+def test_the_log_check_catches_a_traceback() -> None:
+    assert_clean_log("Uvicorn server started\nBackspotter dashboard: open http://x/\n")
+    for line in ("Traceback (most recent call last):", "pyarrow.lib.ArrowTypeError: bad"):
+        with pytest.raises(AssertionError):
+            assert_clean_log(f"started\n{line}\n")
 
 
 @pytest.fixture(scope="module")
@@ -162,16 +184,23 @@ def test_live_page_counts_the_true_reps_and_the_session_page_lists_them(
 
 
 def _phone_view(browser: Browser, url: str, lifter: str, reps: int) -> None:
-    """The live page on a phone held sideways, for the screenshot."""
-    phone = browser.new_page(viewport=PHONE_LANDSCAPE)
-    phone.set_default_timeout(_TIMEOUT_MS)
-    phone.goto(f"{url}?lifter={lifter}")
-    expect(phone.locator(".st-key-live-total-reps .bs-value")).to_have_text(
-        str(reps), timeout=_TIMEOUT_MS
-    )
-    expect(phone.locator(".js-plotly-plot").first).to_be_visible(timeout=_TIMEOUT_MS)
-    phone.screenshot(path=SCREENSHOTS / "live_phone_landscape.png")
-    phone.close()
+    """The live page on a phone held sideways and upright: the angle's number never overlaps
+    the gauge's arc (on a narrow screen it did, in a font sized in pixels)."""
+    for viewport, name in ((PHONE_LANDSCAPE, "landscape"), (PHONE_PORTRAIT, "portrait")):
+        phone = browser.new_page(viewport=viewport)
+        phone.set_default_timeout(_TIMEOUT_MS)
+        phone.goto(f"{url}?lifter={lifter}")
+        expect(phone.locator(".st-key-live-total-reps .bs-value")).to_have_text(
+            str(reps), timeout=_TIMEOUT_MS
+        )
+        arc = phone.locator(".js-plotly-plot").first
+        expect(arc).to_be_visible(timeout=_TIMEOUT_MS)
+        arc_box = arc.locator(".indicatorlayer").bounding_box()
+        number_box = phone.locator(".st-key-live-angle .bs-value").bounding_box()
+        assert arc_box is not None and number_box is not None
+        assert number_box["y"] >= arc_box["y"] + arc_box["height"] - 1, (arc_box, number_box)
+        phone.screenshot(path=SCREENSHOTS / f"live_phone_{name}.png")
+        phone.close()
 
 
 def _check_session_page(page: Page, url: str, session_id: str, sets: tuple[StoredSet, ...]) -> None:

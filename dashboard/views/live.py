@@ -11,12 +11,12 @@ import html
 
 import streamlit as st
 
-from dashboard.charts import RED, gauge
+from dashboard.charts import RED, gauge, zone_colour
 from dashboard.config import settings_from_env
 from dashboard.data import angle_label
 from dashboard.live_feed import LiveFeed, shared_feed
 from dashboard.live_state import Alert, LiveView
-from dashboard.widgets import banner, big_number
+from dashboard.widgets import banner, big_number, gauge_number
 
 #: Redraw period: at least four updates a second.
 REFRESH_S = 0.25
@@ -132,6 +132,7 @@ def _numbers(view: LiveView) -> None:
     with left:
         angle = view.angle_deg if fresh else None
         st.plotly_chart(gauge(angle, threshold, view.mode), key="live-gauge", config=_STATIC)
+        gauge_number(_degrees(angle), zone_colour(angle, threshold), key="live-angle")
         st.caption(_angle_note(view, fresh))
     with right:
         set_col, rep_col = st.columns(2)
@@ -146,7 +147,7 @@ def _numbers(view: LiveView) -> None:
                 "Last rep peak", _degrees(view.last_peak_deg), key="live-last-peak", size="medium"
             )
         with worst_col:
-            big_number("Worst rep this set", _worst(view), key="live-worst", size="medium")
+            big_number("Worst this set", _worst(view), key="live-worst", size="medium")
         st.markdown(
             f'<div class="bs-status">{_phase(view)} · {angle_label(view.mode)}, '
             f"alert above {threshold:.0f}°</div>",

@@ -24,11 +24,13 @@ from dashboard.data import (
     session_json,
     set_fatigue,
     shared_store,
+    tempo_change,
+    worst_of_set,
     worst_rep_text,
 )
 from dashboard.widgets import big_number, browser_zone, pick_session
 from processing.events import AngleTrace
-from processing.store.reader import SessionDetail
+from processing.store.reader import SessionDetail, StoredRep
 
 _ALERT_STYLE = "background-color: #ffebee; color: #b71c1c; font-weight: 700"
 
@@ -93,10 +95,20 @@ def _rep_tables(detail: SessionDetail) -> None:
     if rows.empty:
         st.info("No reps in this session.")
         return
+    quantity = angle_label(detail.summary.mode).lower()
+    worst = {s.number: worst_of_set(s.reps) for s in detail.sets}
     for set_number, table in rows.groupby("Set", sort=True):
-        st.markdown(f"**Set {set_number}**")
+        st.markdown(f"**Set {set_number}**{_worst_note(worst.get(int(set_number)), quantity)}")
         with st.container(key=f"review-set-{set_number}"):
             st.table(_styled(table.drop(columns="Set")), hide_index=True)
+
+
+def _worst_note(rep: StoredRep | None, quantity: str) -> str:
+    """`` · worst: rep 3, peak lumbar flexion 41.2° (over the threshold)`` beside a set's title."""
+    if rep is None or rep.peak_flexion_deg is None:
+        return ""
+    over = " (over the threshold)" if rep.flexion_alert else ""
+    return f" · worst: rep {rep.number}, peak {quantity} {rep.peak_flexion_deg:.1f}°{over}"
 
 
 def _styled(table: pd.DataFrame) -> object:
@@ -128,15 +140,16 @@ def _fatigue_sentence(fatigue: Sequence[SetFatigue]) -> str:
     """The table in words, one line per set."""
     lines = []
     for f in fatigue:
+        change = tempo_change(f.slowing_pct)
         if f.first_over_rep is None:
             lines.append(
-                f"- Set {f.set_number}: no rep passed the threshold; the last rep's concentric "
-                f"was {f.slowing_pct:+.0f}% against rep 1."
+                f"- Set {f.set_number}: no rep passed the threshold; against rep 1, the last "
+                f"rep's concentric was {change}."
             )
         else:
             lines.append(
-                f"- Set {f.set_number}: rep {f.first_over_rep} first passed the threshold, its "
-                f"concentric {f.slowing_pct:+.0f}% against rep 1."
+                f"- Set {f.set_number}: rep {f.first_over_rep} first passed the threshold; "
+                f"against rep 1, its concentric was {change}."
             )
     return "\n".join(lines)
 
