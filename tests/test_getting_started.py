@@ -92,7 +92,14 @@ def test_every_command_of_the_guide_works_on_an_emulated_radio(tmp_path: Path) -
     dash_log = tmp_path / "dashboard.log"
     server = launch([*dashboard, "--port", str(port)], env, dash_log)
     try:
-        wait_until(lambda: healthy(port) or server.poll() is not None, 60, "the dashboard")
+        # Ready once it answers and has said so (its Ctrl-C handler is in place by then).
+        wait_until(
+            lambda: (
+                (healthy(port) and "open http" in dash_log.read_text()) or server.poll() is not None
+            ),
+            60,
+            "the dashboard",
+        )
         assert server.poll() is None, dash_log.read_text()
         output = ctrl_c(server, dash_log)
     finally:
