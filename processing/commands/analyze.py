@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
@@ -30,6 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from processing.detect.pipeline import PipelineConfig
     from processing.offline.analysis import analyze_recording
     from processing.offline.report import print_analysis
+    from processing.wire.json_text import to_json_text
     from sensor.exc import RecordingFormatError
     from sensor.recording import read_recording
 
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     with progress_reporter(recording.duration_s, "Analyzing") as progress:
         result = analyze_recording(recording, config, progress)
     if args.json:
-        print(json.dumps(result.to_json()))
+        print(to_json_text(result.to_json()))
     else:
         print_analysis(result, str(args.file))
     return 0
