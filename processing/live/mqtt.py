@@ -87,18 +87,21 @@ class MqttPublisher:
         if self.connected:
             self._link.publish(live_topic(self.lifter), encode(payload), 0, False)
 
-    def set_status(self, session_id: str | None, sensors: Mapping[str, bool]) -> None:
-        """Update the retained ``online`` status (session and sensor links)."""
-        self._status = status_payload("online", session_id, sensors, now_ms())
+    def set_status(
+        self, session_id: str | None, sensors: Mapping[str, bool], dropped_samples: int = 0
+    ) -> None:
+        """Update the retained ``online`` status (session, sensor links, dropped samples)."""
+        self._status = status_payload("online", session_id, sensors, now_ms(), dropped_samples)
         if self.connected:
             self._send_status()
 
     async def close(self, drain_timeout_s: float = 3.0) -> None:
-        """Publish ``offline``, wait (bounded) for acknowledgements, disconnect cleanly.
+        """Publish ``ended``, wait (bounded) for acknowledgements, disconnect cleanly.
 
-        Events still unacknowledged stay in the outbox for the next run.
+        ``ended`` (not ``offline``, which the last will says) tells a dashboard the session
+        stopped as it should. Events still unacknowledged stay in the outbox for the next run.
         """
-        self._status = {**self._status, "state": "offline", "ts": now_ms()}
+        self._status = {**self._status, "state": "ended", "ts": now_ms()}
         if self.connected:
             self._send_status()
             try:

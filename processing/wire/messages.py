@@ -149,14 +149,17 @@ def status_payload(
     session_id: str | None,
     sensors: Mapping[str, bool],
     ts_ms: int | None,
+    dropped_samples: int = 0,
 ) -> dict[str, Any]:
-    """The retained ``status`` message: ``online`` or ``offline`` plus sensor links."""
+    """The retained ``status`` message: ``online``, ``ended`` or ``offline``, sensor links and
+    the samples dropped as physically impossible so far."""
     return {
         "v": PAYLOAD_VERSION,
         "state": state,
         "session_id": session_id,
         "sensors": dict(sensors),
         "ts": ts_ms,
+        "dropped_samples": dropped_samples,
     }
 
 
