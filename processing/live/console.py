@@ -174,7 +174,7 @@ def _sentence(event: dict[str, Any]) -> str:
         return f"set {event['set']} done: {event['reps']} rep(s)"
     if kind == "session_end":
         return f"session ended: {event['sets']} set(s), {event['reps']} rep(s)"
-    return kind.replace("_", " ")
+    return str(kind).replace("_", " ")
 
 
 def _rep_of(event: dict[str, Any]) -> str:
