@@ -173,3 +173,16 @@ async def test_a_source_that_never_starts_stores_no_session(tmp_path: Path) -> N
     with pytest.raises(DeviceError):
         await Service(config, source_factory=lambda spec: _NoAdapterSource()).run()
     assert sqlite3.connect(db).execute("SELECT count(*) FROM sessions").fetchone() == (0,)
+
+
+def test_a_bluetooth_start_without_adapter_says_what_to_do_and_exits_1(tmp_path: Path) -> None:
+    # No BlueZ on the D-Bus of this process: bleak cannot reach an adapter.
+    env = {"PATH": "/usr/bin:/bin", "DBUS_SYSTEM_BUS_ADDRESS": f"unix:path={tmp_path}/none"}
+    db = tmp_path / "s.sqlite3"
+    command = [sys.executable, "-m", "processing.cli", "run", "--no-mqtt", "--db", str(db)]
+    command += ["--source", "ble://AA:BB:CC:DD:EE:FF?profile=witmotion&role=upper"]
+    command += ["--source", "ble://AA:BB:CC:DD:EE:01?profile=witmotion&role=lower"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 1, done.stderr
+    assert "no Bluetooth adapter found: is bluetoothd running" in done.stderr
+    assert sqlite3.connect(db).execute("SELECT count(*) FROM sessions").fetchone() == (0,)

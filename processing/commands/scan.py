@@ -38,11 +38,12 @@ def run(args: argparse.Namespace) -> int:
     from bleak.exc import BleakError
 
     from sensor.ble import scan
+    from sensor.exc import NO_ADAPTER_HINT
 
     try:
         found = asyncio.run(scan(args.timeout))
     except (BleakError, OSError) as exc:
-        print(f"backspotter scan: Bluetooth is not available: {exc}", file=sys.stderr)
+        print(f"backspotter scan: {NO_ADAPTER_HINT} ({exc})", file=sys.stderr)
         return 1
     print("\n".join(format_found(found)))
     return 0

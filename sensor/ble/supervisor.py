@@ -21,7 +21,7 @@ from bleak.exc import BleakBluetoothNotAvailableError, BleakError
 from sensor.ble.client import SensorLink
 from sensor.ble.config import BleBackend, HostClock, LinkPolicy, SensorSpec
 from sensor.ble.scanner import find_device
-from sensor.exc import DeviceError
+from sensor.exc import NO_ADAPTER_HINT, DeviceError
 from sensor.plausible import drop_impossible
 from sensor.profiles import DecodedFrame, DecodedFrames, DecoderStats
 from sensor.samples import SampleBatch, SensorStatus
@@ -184,7 +184,7 @@ class SensorSupervisor:
             except (BleakError, OSError) as exc:  # TimeoutError is an OSError
                 self._last_error = exc
                 if first and _adapter_unavailable(exc):
-                    message = f"{self._spec_text()}: Bluetooth is not available: {exc}"
+                    message = f"{self._spec_text()}: {NO_ADAPTER_HINT} ({exc})"
                     raise DeviceError(message) from exc
                 log.info("%s: connection failed: %s", self._spec_text(), exc)
                 await asyncio.sleep(self._backoff.next_s())
