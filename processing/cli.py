@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "record",
     "run",
     "replay",
+    "outbox",
     "dashboard",
     "demo",
 )
