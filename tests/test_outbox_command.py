@@ -7,6 +7,9 @@ the broker is the suite's real Mosquitto.
 
 from __future__ import annotations
 
+import logging
+import re
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -62,6 +65,49 @@ def until_session_end(subscriber: Subscriber) -> list[dict[str, object]]:
         lambda m: any(x.topic.endswith("/events/session_end") for x in m), what="session_end"
     )
     return subscriber.events()
+
+
+def test_a_good_run_delivers_what_an_earlier_run_left_and_logs_how_late(
+    mosquitto: MosquittoBroker,
+    mqtt_subscriber: Callable[..., Subscriber],
+    unique_lifter: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    db = tmp_path / "s.sqlite3"
+    assert replay(db, unique_lifter, unreachable()) == 0
+    (stale, count), *others = waiting(db).items()
+    assert not others and count >= 5
+    # That run was an hour ago (a real wait would make the test slow; the age is what counts).
+    with sqlite3.connect(outbox_path_for(db)) as file:
+        file.execute("UPDATE outbox SET queued_ms = queued_ms - ?", (AN_HOUR_MS,))
+
+    status, out, _ = outbox_command(capsys, "list", "--db", str(db))
+    assert status == 0
+    assert f"{count} event(s) waiting in 1 session(s)" in out
+    row = next(line for line in out.splitlines() if stale in line)
+    assert re.search(rf"{unique_lifter}\s+{stale}\s+{count}\s+1 h 0 min\s+1 h 0 min\s+", row)
+    assert "session_start 1" in row and "session_end 1" in row
+
+    caplog.clear()
+    subscriber = mqtt_subscriber(f"backspotter/v1/{unique_lifter}/events/#")
+    assert replay(db, unique_lifter, mosquitto.url) == 0
+    events = until_session_end(subscriber)
+    assert [e["seq"] for e in events if e["session_id"] == stale] == list(range(1, count + 1))
+    # One line for the batch, naming how many and how old; the good run's own events (queued
+    # a few ms before the first CONNACK) are not late.
+    assert late_lines(caplog) == [
+        f"{unique_lifter}: delivered {count} event(s) late, queued 1 h 0 min to 1 h 0 min ago "
+        f"(session {stale})"
+    ]
+    assert waiting(db) == {}
+    status, out, _ = outbox_command(capsys, "list", "--db", str(db))
+    assert (status, out.splitlines()) == (
+        0,
+        [f"{outbox_path_for(db)}: 0 event(s) waiting in 0 session(s)"],
+    )
 
 
 def test_purged_events_are_never_sent(
