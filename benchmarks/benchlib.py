@@ -125,6 +125,16 @@ class PacedSource:
         """The recording's roles."""
         return self._roles
 
+    @property
+    def dropped_samples(self) -> int:
+        """None: the benchmark replays a simulated recording."""
+        return 0
+
+    @property
+    def truncated(self) -> bool:
+        """False: the benchmark's recording is whole."""
+        return False
+
     async def stream(self) -> AsyncIterator[SampleBatch | SensorStatus]:
         """Deliver the batches on time."""
         loop = asyncio.get_running_loop()

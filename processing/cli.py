@@ -7,6 +7,7 @@ import importlib
 import logging
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 #: Subcommand modules, in the order ``--help`` lists them. Each defines
 #: ``register(subparsers)`` which adds its parser and sets ``func(args) -> int``.
@@ -18,14 +19,30 @@ COMMAND_MODULES = (
     "record",
     "run",
     "replay",
+    "outbox",
     "dashboard",
     "demo",
 )
 
 
+#: Exit statuses of every command (README, "Exit status").
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (argparse prints the usage first)."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``backspotter analyze: error: ... (see --help)`` and exit with status 2."""
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand registered."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="backspotter",
         description="Deadlift rep counter and lumbar-flexion monitor.",
     )
@@ -47,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         status: int = args.func(args)
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
     return status
 
 

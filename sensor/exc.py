@@ -27,5 +27,12 @@ class SourceURLError(BackspotterSensorError):
     """A source URL (``ble://``, ``replay://``, ``sim://``) cannot be understood."""
 
 
+#: What to do when there is no usable Bluetooth adapter, for every message that says so.
+NO_ADAPTER_HINT = (
+    "no Bluetooth adapter found: is bluetoothd running (systemctl status bluetooth) and the "
+    "adapter unblocked (rfkill list)?"
+)
+
+
 class DeviceError(BackspotterSensorError):
     """A Bluetooth device could not be found, connected or started."""

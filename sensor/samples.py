@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -11,10 +12,36 @@ FloatArray = NDArray[np.float64]
 
 #: Role of the only sensor when a recording has no ``sensor`` column.
 DEFAULT_ROLE = "lumbar"
-#: Roles a sensor may have (DESIGN.md, measurement model).
+#: Roles a sensor may have (docs/measurement.md).
 ROLES = ("lumbar", "upper", "lower")
+#: The sensor sets Backspotter can measure with, and what each measures.
+MEASURABLE = {
+    ("upper", "lower"): "lumbar flexion (upper minus lower)",
+    ("upper",): "trunk inclination",
+    ("lumbar",): "trunk inclination",
+}
 #: Standard gravity in m/s^2, used to convert between g and m/s^2.
 GRAVITY_MPS2 = 9.80665
+
+
+def roles_problem(roles: Iterable[str]) -> str | None:
+    """Why these sensor roles cannot be measured with, or None when they can.
+
+    A ``lower`` (sacrum) sensor alone only sees the pelvis tilt, which says nothing of the
+    back; an unknown role (``hips``) would otherwise be dropped without a word.
+    """
+    given = tuple(role for role in ROLES if role in set(roles))
+    unknown = sorted(set(roles) - set(ROLES))
+    if given in MEASURABLE and not unknown:
+        return None
+    choices = "; ".join(f"{' + '.join(r)}: {what}" for r, what in MEASURABLE.items())
+    if unknown:
+        problem = f"unknown sensor role(s) {', '.join(unknown)} (roles are {', '.join(ROLES)})"
+    elif given == ("lower",):
+        problem = "a lower (sacrum) sensor alone measures only pelvis tilt, not the back"
+    else:
+        problem = f"sensors {' + '.join(given) or 'none'} cannot be measured together"
+    return f"{problem}; wear {choices}"
 
 
 @dataclass(frozen=True, slots=True)

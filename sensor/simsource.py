@@ -39,6 +39,16 @@ class SimSource:
         """The simulated sensors' roles."""
         return tuple(self.spec.sensors)
 
+    @property
+    def dropped_samples(self) -> int:
+        """None: the simulator only produces possible samples."""
+        return 0
+
+    @property
+    def truncated(self) -> bool:
+        """False: a simulated session is whole."""
+        return False
+
     async def stream(self) -> AsyncIterator[SampleBatch | SensorStatus]:
         """Simulate the session (in a worker thread), then deliver it batch by batch."""
         batches = await asyncio.to_thread(lambda: list(stream_session(self.spec, REPLAY_BATCH_S)))

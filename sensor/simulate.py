@@ -2,10 +2,11 @@
 
 A sagittal body model (:mod:`sensor.sim.body`) follows a session script
 (:mod:`sensor.sim.script`): calibration stance, walking, sitting, plate handling, set-up
-bends, touch-and-go and dead-stop reps, grinders, dropped bars and unloaded stand-ups. IMUs on
-the back at the roles of DESIGN.md (``upper`` at L1 and ``lower`` at S1, or ``lumbar`` at L3)
-measure it in whatever orientation they are strapped on (:mod:`sensor.sim.imu`), and their
-samples reach the host through a drifting clock and a lossy link (:mod:`sensor.sim.link`).
+bends, touch-and-go and dead-stop reps, grinders, dropped bars and unloaded stand-ups. IMUs
+on the back at the roles of docs/measurement.md (``upper`` at L1 and ``lower`` at S1, or
+``lumbar`` at L3) measure it in whatever orientation they are strapped on
+(:mod:`sensor.sim.imu`), and their samples reach the host through a drifting clock and a
+lossy link (:mod:`sensor.sim.link`).
 The truth (:mod:`sensor.sim.truth`) comes from the body model, never from the sensor data.
 
 Use ``simulate_session(7)`` for a varied session drawn from a seed, or a

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from sensor.exc import SourceURLError
-from sensor.samples import DEFAULT_ROLE, ROLES, SampleBatch, SensorStatus
+from sensor.samples import DEFAULT_ROLE, ROLES, SampleBatch, SensorStatus, roles_problem
 
 if TYPE_CHECKING:
     from sensor.ble import BleBackend, HostClock, LinkPolicy
@@ -45,6 +45,16 @@ class Source(Protocol):
     @property
     def roles(self) -> tuple[str, ...]:
         """Roles of the sensors this source delivers (``lumbar`` or ``upper`` + ``lower``)."""
+        ...
+
+    @property
+    def dropped_samples(self) -> int:
+        """Samples dropped so far as physically impossible (see :mod:`sensor.plausible`)."""
+        ...
+
+    @property
+    def truncated(self) -> bool:
+        """True when the input was cut short (a recording file without its end)."""
         ...
 
     def stream(self) -> AsyncIterator[SourceItem]:
@@ -106,12 +116,17 @@ def open_source(url: str, ble: BleOptions | None = None) -> Source:
 
 
 def open_sources(urls: Sequence[str], ble: BleOptions | None = None) -> Source:
-    """One source streaming every URL together."""
+    """One source streaming every URL together; refused when its roles measure nothing."""
     if not urls:
         raise SourceURLError("no source given")
     if len(urls) == 1:
-        return open_source(urls[0], ble)
-    return combine_sources([open_source(url, ble) for url in urls])
+        source = open_source(urls[0], ble)
+    else:
+        source = combine_sources([open_source(url, ble) for url in urls])
+    problem = roles_problem(source.roles)
+    if problem is not None:
+        raise SourceURLError(f"{' '.join(urls)}: {problem}")
+    return source
 
 
 def combine_sources(sources: Sequence[Source]) -> Source:
@@ -213,6 +228,16 @@ class CombinedSource:
     def roles(self) -> tuple[str, ...]:
         """Every source's roles, in order."""
         return self._roles
+
+    @property
+    def dropped_samples(self) -> int:
+        """Every source's impossible samples."""
+        return sum(source.dropped_samples for source in self.sources)
+
+    @property
+    def truncated(self) -> bool:
+        """True when any source's input was cut short."""
+        return any(source.truncated for source in self.sources)
 
     async def stream(self) -> AsyncIterator[SourceItem]:
         """Items of all sources as they come; the first failure ends the stream."""

@@ -174,10 +174,15 @@ RULES: list[Only | Never] = [
     Never("processing", ("processing.commands",), unless=("processing.commands",)),
     Never("processing", ("dashboard",), unless=("processing.commands",)),
     Only("sensor.profiles", ("sensor.samples",), ("numpy",)),
-    Only("sensor.recording", ("sensor.samples", "sensor.exc"), ("numpy", "pyarrow")),
+    Only("sensor.plausible", ("sensor.samples",), ("numpy",)),
+    Only(
+        "sensor.recording",
+        ("sensor.samples", "sensor.exc", "sensor.plausible"),
+        ("numpy", "pyarrow"),
+    ),
     Only(
         "sensor.ble",
-        ("sensor.profiles", "sensor.samples", "sensor.timebase", "sensor.exc"),
+        ("sensor.profiles", "sensor.samples", "sensor.timebase", "sensor.exc", "sensor.plausible"),
         ("bleak", "bleak_retry_connector"),
     ),
 ]

@@ -51,8 +51,33 @@ def test_each_alert_sounds_the_cue_and_the_view_follows_the_session() -> None:
     assert (shown.set_number, shown.reps_in_set, shown.total_reps, shown.alerts) == (1, 1, 1, 1)
     assert shown.last_peak_deg == 34.5 and shown.angle_deg is None  # latest angle not finite
     lines = output.getvalue().splitlines()  # not a terminal: one line per notable event
-    assert "FLEXION ALERT 31.0° > 30.0°" in lines[1]
+    assert lines[0].endswith("session started: lumbar flexion, alert above 30.0°")
+    assert lines[1].endswith("FLEXION ALERT in set 1 rep 1: 31.0° > threshold 30.0°")
     assert lines[2].endswith("set 1 rep 1: peak 34.5° ALERT")
+
+
+@pytest.mark.parametrize(
+    ("event", "line"),
+    [
+        (
+            Event("calibrated", 2.0, {"source": "stance", "start": 0.5}),
+            "upright reference taken from your stance",
+        ),
+        (
+            Event("flexion_alert", 13.0, {"angle_deg": 30.04, "threshold_deg": 30.0,
+                                          "set": None, "rep": None}),
+            "FLEXION ALERT outside a rep: 30.0° just over threshold 30.0°",
+        ),
+        (Event("set_end", 50.0, {"set": 2, "reps": 5}), "set 2 done: 5 rep(s)"),
+        (Event("session_end", 90.0, {"sets": 2, "reps": 8}), "session ended: 2 set(s), 8 rep(s)"),
+    ],
+)  # fmt: skip
+def test_event_lines_are_words_not_payloads(event: Event, line: str) -> None:
+    output = io.StringIO()
+    view = ConsoleView(Service(ServiceConfig(())), CountingCue(), Console(file=output, width=120))
+    view.on_update(update([event], []))
+    shown = output.getvalue().strip()
+    assert shown.endswith(line) and "{" not in shown
 
 
 def test_the_tone_is_a_short_clean_wav(tmp_path: Path) -> None:

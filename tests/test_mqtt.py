@@ -139,12 +139,11 @@ async def test_published_messages_match_the_schemas(
 
     def complete(messages: list[Received]) -> bool:
         topics = {m.topic for m in messages}
-        offline = any(
-            m.json()["state"] == "offline" for m in messages if m.topic.endswith("status")
-        )
-        return len(seqs(messages)) >= len(EVERY_EVENT) and f"{root}/live" in topics and offline
+        # A clean stop says "ended"; "offline" is the last will's word for a lost service.
+        ended = any(m.json()["state"] == "ended" for m in messages if m.topic.endswith("status"))
+        return len(seqs(messages)) >= len(EVERY_EVENT) and f"{root}/live" in topics and ended
 
-    messages = await subscriber.until(complete, what="every event, live and offline status")
+    messages = await subscriber.until(complete, what="every event, live and ended status")
     for message in messages:
         assert message.content_type == "application/json"
         assert not message.retain

@@ -30,8 +30,10 @@ def make_batch(role: str, t_s: list[float] | np.ndarray, mag: bool = False) -> S
     """A batch whose values differ between samples and sensors."""
     t = np.asarray(t_s, dtype=np.float64)
     n = t.shape[0]
-    offset = {"upper": 0.0, "lower": 100.0}.get(role, 200.0)
-    base = np.asarray(offset + np.arange(n)[:, None] * 0.125 + np.arange(3)[None, :], np.float64)
+    # Values stay within 16 g and 2000 deg/s: beyond them a reader drops samples as impossible.
+    offset = {"upper": 0.0, "lower": 30.0}.get(role, 60.0)
+    steps = (np.arange(n) % 256)[:, None] * 0.125
+    base = np.asarray(offset + steps + np.arange(3)[None, :], np.float64)
     mag_ut = (base + 40.0) if mag else None
     return SampleBatch(role, t, base + 9.5, base / 64.0, mag_ut)
 

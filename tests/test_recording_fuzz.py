@@ -166,19 +166,23 @@ def assert_same_columns(bulk: Columns, exact: Columns) -> None:
 
 # --- round trips and replay --------------------------------------------------------------
 
-finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False, allow_subnormal=False)
+#: Values of any magnitude a sensor can report: readers drop samples beyond 16 g (156.9 m/s^2)
+#: or 2000 deg/s (34.9 rad/s) as impossible (sensor.plausible).
+accel_values = st.floats(-150.0, 150.0, allow_nan=False, allow_subnormal=False)
+gyro_values = st.floats(-34.0, 34.0, allow_nan=False, allow_subnormal=False)
 
 
 @st.composite
 def traces(draw: st.DrawFn, role: str) -> SampleBatch:
-    """A sensor trace with irregular spacing, gaps and values of any magnitude."""
+    """A sensor trace with irregular spacing, gaps and values of any possible magnitude."""
     n = draw(st.integers(1, 40))
     steps_s = draw(
         st.lists(st.sampled_from([0.0025, 0.01, 0.013, 0.04, 3.0]), min_size=n, max_size=n)
     )
     t_s = draw(st.floats(-100.0, 100.0)) + np.cumsum(steps_s)
-    values = np.asarray(draw(st.lists(finite, min_size=6 * n, max_size=6 * n))).reshape(n, 6)
-    return SampleBatch(role, np.round(t_s, 6), values[:, :3], values[:, 3:])
+    accel = np.asarray(draw(st.lists(accel_values, min_size=3 * n, max_size=3 * n)))
+    gyro = np.asarray(draw(st.lists(gyro_values, min_size=3 * n, max_size=3 * n)))
+    return SampleBatch(role, np.round(t_s, 6), accel.reshape(n, 3), gyro.reshape(n, 3))
 
 
 @st.composite

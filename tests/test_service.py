@@ -59,10 +59,10 @@ def event_payloads(messages: list[Received]) -> list[dict[str, Any]]:
 
 
 def ended(messages: list[Received]) -> bool:
-    """The session_end event and the final offline status have arrived."""
+    """The session_end event and the final ended status have arrived."""
     types = {e["type"] for e in event_payloads(messages)}
     states = [m.json()["state"] for m in messages if m.topic.endswith("/status")]
-    return "session_end" in types and states[-1:] == ["offline"]
+    return "session_end" in types and states[-1:] == ["ended"]
 
 
 def check_messages(messages: list[Received], root: str) -> list[dict[str, Any]]:
@@ -154,6 +154,14 @@ class LinkDropSource:
     @property
     def roles(self) -> tuple[str, ...]:
         return tuple(self.recording.roles)
+
+    @property
+    def dropped_samples(self) -> int:
+        return self.recording.dropped_impossible
+
+    @property
+    def truncated(self) -> bool:
+        return self.recording.truncated
 
     async def stream(self) -> AsyncIterator[SourceItem]:
         dropped = returned = False
@@ -297,6 +305,14 @@ class GatedSource:
     @property
     def roles(self) -> tuple[str, ...]:
         return tuple(self.inner.roles)
+
+    @property
+    def dropped_samples(self) -> int:
+        return self.inner.dropped_samples
+
+    @property
+    def truncated(self) -> bool:
+        return self.inner.truncated
 
     async def stream(self) -> AsyncIterator[SampleBatch | SensorStatus]:
         await self.gate.wait()

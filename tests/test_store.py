@@ -107,12 +107,12 @@ def versions(path: Path) -> list[int]:
 def test_a_new_file_gets_every_migration(tmp_path: Path) -> None:
     path = tmp_path / "new.sqlite3"
     SessionStore(path).close()
-    assert versions(path) == [1, 2, 3]
+    assert versions(path) == [1, 2, 3, 4]
     assert {"sessions", "sets", "reps", "events", "trace_chunks", "soreness"} <= tables(path)
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     SessionStore(path).close()  # opening again applies nothing twice
-    assert versions(path) == [1, 2, 3]
+    assert versions(path) == [1, 2, 3, 4]
 
 
 def test_a_version_1_file_is_migrated_keeping_its_sessions_and_trace(tmp_path: Path) -> None:
@@ -120,7 +120,7 @@ def test_a_version_1_file_is_migrated_keeping_its_sessions_and_trace(tmp_path: P
     with sqlite3.connect(path) as db:
         db.executescript(SCHEMA_V1)
     with SessionStore(path) as store:
-        assert versions(path) == [1, 2, 3]
+        assert versions(path) == [1, 2, 3, 4]
         old = store.get_session("old")
         assert old.summary.sources == ("ble://A", "ble://B")
         assert old.summary.ended_at == datetime(2023, 11, 14, 22, 23, 20, tzinfo=UTC)

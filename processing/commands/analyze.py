@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
@@ -28,8 +27,9 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Analyze the file and print JSON or tables; exit status 2 on a malformed file."""
     from processing.detect.pipeline import PipelineConfig
-    from processing.offline.analysis import analyze_recording
+    from processing.offline.analysis import analysis_json, analyze_recording, input_warnings
     from processing.offline.report import print_analysis
+    from processing.wire.json_text import to_json_text
     from sensor.exc import RecordingFormatError
     from sensor.recording import read_recording
 
@@ -39,10 +39,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"backspotter analyze: {exc}", file=sys.stderr)
         return 2
     config = PipelineConfig(threshold_deg=args.threshold, reference=reference_settings(args))
-    with progress_reporter(recording.duration_s, "Analyzing") as progress:
-        result = analyze_recording(recording, config, progress)
+    try:
+        with progress_reporter(recording.duration_s, "Analyzing") as progress:
+            result = analyze_recording(recording, config, progress)
+    except ValueError as exc:  # sensor roles that measure nothing
+        print(f"backspotter analyze: {args.file}: {exc}", file=sys.stderr)
+        return 2
+    warnings = input_warnings(recording)
+    for warning in warnings:
+        print(f"backspotter analyze: warning: {args.file}: {warning}", file=sys.stderr)
     if args.json:
-        print(json.dumps(result.to_json()))
+        print(to_json_text(analysis_json(result, recording)))
     else:
-        print_analysis(result, str(args.file))
+        print_analysis(result, str(args.file), warnings)
     return 0

@@ -21,6 +21,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from processing.commands.option_ranges import PORT
+
 DEFAULT_PORT = 8501
 DEFAULT_ADDRESS = "localhost"
 _READY_TIMEOUT_S = 60.0
@@ -56,7 +58,7 @@ def register(subparsers: Any) -> None:
         "--address says otherwise, which needs a password (BACKSPOTTER_DASHBOARD_PASSWORD or "
         "--password-file). Ctrl-C stops it.",
     )
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="default: %(default)s")
+    parser.add_argument("--port", type=PORT, default=DEFAULT_PORT, help="default: %(default)s")
     parser.add_argument(
         "--address",
         default=DEFAULT_ADDRESS,

@@ -8,7 +8,6 @@ as a live connection would.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -112,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
         message = error.args[0] if error.args else str(error)
         print(f"backspotter decode: error: {message}", file=sys.stderr)
         return 2
-    json.dump(decode_notifications(profile, payloads), sys.stdout, indent=2)
-    sys.stdout.write("\n")
+    from processing.wire.json_text import to_json_text
+
+    print(to_json_text(decode_notifications(profile, payloads), indent=2))
     return 0

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from processing.commands.dashboard import DEFAULT_PORT
+from processing.commands.option_ranges import PORT, SPEED
 
 if TYPE_CHECKING:
     from processing.live.service import Service, ServiceConfig
@@ -37,7 +38,7 @@ def register(subparsers: Any) -> None:
         "and a simulated two-sensor lifter deadlifting in real time through the live service; "
         "print the address to open. Ctrl-C stops everything.",
     )
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="dashboard port")
+    parser.add_argument("--port", type=PORT, default=DEFAULT_PORT, help="dashboard port")
     parser.add_argument(
         "--mqtt",
         metavar="URL",
@@ -51,7 +52,7 @@ def register(subparsers: Any) -> None:
         help="session store (default: demo.sqlite3 in the user data dir, apart from real sessions)",
     )
     parser.add_argument(
-        "--speed", type=float, default=1.0, help="times real time (default: %(default)s)"
+        "--speed", type=SPEED, default=1.0, help="times real time (default: %(default)s)"
     )
     parser.add_argument(
         "--seed", type=int, help=f"first simulated session (default: {DEMO_SEEDS[0]})"

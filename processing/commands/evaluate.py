@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from processing.commands.option_ranges import THRESHOLD_DEG
 
 if TYPE_CHECKING:
     from processing.offline.evaluation import FileScore
@@ -32,7 +33,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("directory", metavar="DIR", help="directory of recordings with truth")
     parser.add_argument(
         "--threshold",
-        type=float,
+        type=THRESHOLD_DEG,
         metavar="DEG",
         help="alert threshold in degrees (default: each truth file's own threshold)",
     )
@@ -44,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
     """Score every recording with truth; exit 1 if one could not be read, 2 without any."""
     from processing.offline.evaluation import total_score
     from processing.offline.evaluation_report import print_evaluation
+    from processing.wire.json_text import to_json_text
 
     directory = Path(args.directory)
     paths = recordings_with_truth(directory) if directory.is_dir() else []
@@ -56,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     total = total_score(scores)
     if args.json:
         figures = {"files": [s.to_json() for s in scores], "total": total.to_json()}
-        print(json.dumps({**figures, "failed": failures}, indent=2))
+        print(to_json_text({**figures, "failed": failures}, indent=2))
     else:
         print_evaluation(scores, total, failures)
     return 1 if failures else 0

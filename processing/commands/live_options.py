@@ -54,7 +54,7 @@ def serve(args: argparse.Namespace, lifters: list[tuple[str, tuple[str, ...]]], 
     from processing.store.reader import default_db_path
     from processing.store.schema import StoreError
     from processing.wire.mqtt_url import BrokerURL
-    from sensor.exc import BackspotterSensorError
+    from sensor.exc import DeviceError, RecordingFormatError, SourceURLError
 
     db_path = args.db or default_db_path()
     try:
@@ -69,9 +69,12 @@ def serve(args: argparse.Namespace, lifters: list[tuple[str, tuple[str, ...]]], 
             embedded_broker=not args.no_embedded_broker,
         )
         return asyncio.run(_serve(config, cue))
-    except (ValueError, OSError, BackspotterSensorError, StoreError) as error:
+    except (ValueError, SourceURLError, RecordingFormatError) as error:  # bad input
         print(f"backspotter {args.command}: {error}", file=sys.stderr)
         return 2
+    except (OSError, DeviceError, StoreError) as error:  # the world did not cooperate
+        print(f"backspotter {args.command}: {error}", file=sys.stderr)
+        return 1
 
 
 async def _serve(config: ServiceConfig, cue_kind: str) -> int:

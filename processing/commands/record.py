@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from processing.commands.option_ranges import DURATION_S
+
 if TYPE_CHECKING:
     from sensor.recording import RecordingWriter
     from sensor.samples import SensorStatus
@@ -39,7 +41,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("sources", nargs="+", metavar="SOURCE", help="source URL")
     parser.add_argument("out", metavar="OUT.csv", help="recording to write (.csv or .csv.gz)")
     parser.add_argument(
-        "--duration", type=float, metavar="S", help="stop after S seconds of recording"
+        "--duration", type=DURATION_S, metavar="S", help="stop after S seconds of recording"
     )
     parser.set_defaults(func=run)
 

@@ -8,6 +8,8 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from processing.commands.option_ranges import SCAN_TIMEOUT_S
+
 if TYPE_CHECKING:
     from sensor.ble import FoundSensor
 
@@ -22,7 +24,11 @@ def register(subparsers: Any) -> None:
         "with the ble:// URL that streams each.",
     )
     parser.add_argument(
-        "--timeout", type=float, default=5.0, metavar="S", help="seconds to listen (default 5)"
+        "--timeout",
+        type=SCAN_TIMEOUT_S,
+        default=5.0,
+        metavar="S",
+        help=f"seconds to listen, {SCAN_TIMEOUT_S.describe()} (default 5)",
     )
     parser.set_defaults(func=run)
 
@@ -32,11 +38,12 @@ def run(args: argparse.Namespace) -> int:
     from bleak.exc import BleakError
 
     from sensor.ble import scan
+    from sensor.exc import NO_ADAPTER_HINT
 
     try:
         found = asyncio.run(scan(args.timeout))
     except (BleakError, OSError) as exc:
-        print(f"backspotter scan: Bluetooth is not available: {exc}", file=sys.stderr)
+        print(f"backspotter scan: {NO_ADAPTER_HINT} ({exc})", file=sys.stderr)
         return 1
     print("\n".join(format_found(found)))
     return 0

@@ -144,17 +144,44 @@ class ConsoleView:
 
 
 def describe(lifter: str, event: dict[str, Any]) -> str:
-    """One line for a notable event."""
-    kind, t = event["type"], f"{event['t']:8.2f}s"
+    """One line a lifter reads for a notable event (never a raw payload)."""
+    return f"{lifter} {event['t']:8.2f}s {_sentence(event)}"
+
+
+def _sentence(event: dict[str, Any]) -> str:
+    """What the event means, in words."""
+    kind = event["type"]
     if kind == "rep":
         alert = " ALERT" if event["flexion_alert"] else ""
         peak = _degrees(_finite(event["peak_flexion_deg"]))
-        return f"{lifter} {t} set {event['set']} rep {event['rep']}: peak {peak}{alert}"
+        return f"set {event['set']} rep {event['rep']}: peak {peak}{alert}"
     if kind == "flexion_alert":
-        return f"{lifter} {t} FLEXION ALERT {event['angle_deg']:.1f}° > {event['threshold_deg']}°"
-    envelope = ("v", "type", "session_id", "seq", "ts", "t")
-    details = {k: v for k, v in event.items() if k not in envelope}
-    return f"{lifter} {t} {kind.replace('_', ' ')} {details}"
+        # Both numbers at the precision shown, so the line never reads "30.0° > 30.0°".
+        angle, threshold = _degrees(event["angle_deg"]), _degrees(event["threshold_deg"])
+        relation = ">" if angle != threshold else "just over"
+        return f"FLEXION ALERT {_rep_of(event)}: {angle} {relation} threshold {threshold}"
+    if kind == "session_start":
+        angle = "lumbar flexion" if event["mode"] == "dual" else "trunk inclination"
+        threshold = _degrees(event["threshold_deg"])
+        return f"session started: {angle}, alert above {threshold}"
+    if kind == "calibrated":
+        if event.get("source") == "stance":
+            return "upright reference taken from your stance"
+        return "upright reference taken from a lockout (no still stance at the start)"
+    if kind == "threshold":
+        return f"alert threshold now {_degrees(event['threshold_deg'])} (your first reps' peak)"
+    if kind == "set_end":
+        return f"set {event['set']} done: {event['reps']} rep(s)"
+    if kind == "session_end":
+        return f"session ended: {event['sets']} set(s), {event['reps']} rep(s)"
+    return str(kind).replace("_", " ")
+
+
+def _rep_of(event: dict[str, Any]) -> str:
+    """``in set 1 rep 2``, or ``outside a rep`` when the alert belongs to no rep."""
+    if event.get("set") is None or event.get("rep") is None:
+        return "outside a rep"
+    return f"in set {event['set']} rep {event['rep']}"
 
 
 @contextlib.contextmanager

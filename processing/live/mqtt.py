@@ -2,9 +2,11 @@
 through the on-disk outbox, live angles at QoS 0.
 
 The outbox, not paho's memory, is the one list of unacknowledged events, and all of it is sent
-again (oldest first) on each new connection. Subscribers drop the rare duplicate by
-``(session_id, seq)``. Connecting, the MQTT 5 / 3.1.1 negotiation and reconnecting are
-:mod:`processing.live.mqtt_connection`'s job; this module keeps the books of what was sent.
+again (oldest first) on each new connection. What is delivered late that way (queued during an
+outage, or left by an earlier run) is logged with its age, once per connection. Subscribers
+drop the rare duplicate by ``(session_id, seq)``. Connecting, the MQTT 5 / 3.1.1 negotiation
+and reconnecting are :mod:`processing.live.mqtt_connection`'s job; this module keeps the books
+of what was sent.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.reasoncodes import ReasonCode
 
 from processing.live.mqtt_connection import ConnectionHooks, MqttConnection
-from processing.live.outbox import Outbox
+from processing.live.outbox import Outbox, OutboxRow, format_age
 from processing.wire.messages import (
     encode,
     event_topic,
@@ -31,6 +33,53 @@ from processing.wire.messages import (
 from processing.wire.mqtt_url import BrokerURL
 
 log = logging.getLogger(__name__)
+
+#: Rows resent on a new connection after waiting at least this long count as late. Events of
+#: the first moments of every run wait a few ms for the first CONNACK: that is not news.
+LATE_AFTER_MS = 1000
+
+
+class LateDeliveries:
+    """Rows resent on a new connection, and the late ones among them acknowledged so far."""
+
+    def __init__(self, lifter: str) -> None:
+        self.lifter = lifter
+        #: Outbox row -> (session, queued at, epoch ms), sent late and not yet acknowledged.
+        self._waiting: dict[int, tuple[str | None, int]] = {}
+        self._delivered: list[tuple[str | None, int]] = []
+
+    def sent(self, row: OutboxRow) -> None:
+        """``row`` was resent on a new connection; late if it waited long enough."""
+        if now_ms() - row.queued_ms >= LATE_AFTER_MS:
+            self._waiting[row.id] = (row.session_id, row.queued_ms)
+
+    def acknowledged(self, row_id: int) -> None:
+        """PUBACK of a row; the log line comes once every late row of the batch is in."""
+        if (late := self._waiting.pop(row_id, None)) is not None:
+            self._delivered.append(late)
+            if not self._waiting:
+                self.report()
+
+    def report(self) -> None:
+        """Log what was delivered late since the last report (nothing if nothing was)."""
+        # A connection lost mid-batch also reports: its unacknowledged rows are resent (and
+        # counted) on the next connection.
+        self._waiting.clear()
+        if not self._delivered:
+            return
+        now = now_ms()
+        queued = [queued_ms for _, queued_ms in self._delivered]
+        sessions = list(dict.fromkeys(session or "?" for session, _ in self._delivered))
+        log.warning(
+            "%s: delivered %d event(s) late, queued %s to %s ago (session%s %s)",
+            self.lifter,
+            len(self._delivered),
+            format_age(now - min(queued)),
+            format_age(now - max(queued)),
+            "s" if len(sessions) > 1 else "",
+            ", ".join(sessions),
+        )
+        self._delivered.clear()
 
 
 class MqttPublisher:
@@ -45,6 +94,7 @@ class MqttPublisher:
         self._inflight: dict[int, int | None] = {}
         self._settled = asyncio.Event()
         self._status = status_payload("online", None, {}, None)
+        self._late = LateDeliveries(lifter)
         hooks = ConnectionHooks(
             will=self._will,
             accepted=self._resend_all,
@@ -87,18 +137,21 @@ class MqttPublisher:
         if self.connected:
             self._link.publish(live_topic(self.lifter), encode(payload), 0, False)
 
-    def set_status(self, session_id: str | None, sensors: Mapping[str, bool]) -> None:
-        """Update the retained ``online`` status (session and sensor links)."""
-        self._status = status_payload("online", session_id, sensors, now_ms())
+    def set_status(
+        self, session_id: str | None, sensors: Mapping[str, bool], dropped_samples: int = 0
+    ) -> None:
+        """Update the retained ``online`` status (session, sensor links, dropped samples)."""
+        self._status = status_payload("online", session_id, sensors, now_ms(), dropped_samples)
         if self.connected:
             self._send_status()
 
     async def close(self, drain_timeout_s: float = 3.0) -> None:
-        """Publish ``offline``, wait (bounded) for acknowledgements, disconnect cleanly.
+        """Publish ``ended``, wait (bounded) for acknowledgements, disconnect cleanly.
 
-        Events still unacknowledged stay in the outbox for the next run.
+        ``ended`` (not ``offline``, which the last will says) tells a dashboard the session
+        stopped as it should. Events still unacknowledged stay in the outbox for the next run.
         """
-        self._status = {**self._status, "state": "offline", "ts": now_ms()}
+        self._status = {**self._status, "state": "ended", "ts": now_ms()}
         if self.connected:
             self._send_status()
             try:
@@ -106,10 +159,12 @@ class MqttPublisher:
             except TimeoutError:
                 log.debug("%s: %d message(s) still in flight", self.lifter, len(self._inflight))
         await self._link.stop()
+        self._late.report()
         left = self._outbox.count(self.lifter)
         if left:
             log.warning(
-                "%d %s event(s) not acknowledged by %s stay in the outbox for the next run",
+                "%d %s event(s) not acknowledged by %s stay in the outbox for the next run "
+                "(backspotter outbox list)",
                 left,
                 self.lifter,
                 self.url,
@@ -124,7 +179,8 @@ class MqttPublisher:
         """A new connection: send the status and everything the outbox holds, oldest first."""
         self._send_status()
         for row in self._outbox.pending(self.lifter):
-            self._send(row.topic, row.payload, row.id)
+            if self._send(row.topic, row.payload, row.id):
+                self._late.sent(row)
 
     def _on_publish(self, mid: int, reason: ReasonCode) -> None:
         """PUBACK: the broker has the message, so its outbox row can go."""
@@ -135,6 +191,7 @@ class MqttPublisher:
             log.error("%s rejected a message of %s: %s", self.url, self.lifter, reason)
         elif row_id is not None:
             self._outbox.ack(row_id)
+            self._late.acknowledged(row_id)
         if not self._inflight:
             self._settled.set()
 
@@ -142,13 +199,16 @@ class MqttPublisher:
         """The connection is gone: nothing in flight will be acknowledged, the outbox resends."""
         self._inflight.clear()
         self._settled.set()
+        self._late.report()
 
-    def _send(self, topic: str, payload: bytes, row_id: int | None, retain: bool = False) -> None:
-        """Publish at QoS 1 and remember the mid until its PUBACK."""
+    def _send(self, topic: str, payload: bytes, row_id: int | None, retain: bool = False) -> bool:
+        """Publish at QoS 1 and remember the mid until its PUBACK; False if it did not go."""
         info = self._link.publish(topic, payload, 1, retain)
-        if info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
-            self._inflight[info.mid] = row_id
-            self._settled.clear()
+        if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            return False
+        self._inflight[info.mid] = row_id
+        self._settled.clear()
+        return True
 
     def _send_status(self) -> None:
         """Publish the current status, retained."""

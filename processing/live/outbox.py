@@ -2,7 +2,9 @@
 
 A broker outage or a service restart therefore delays events but never loses them; the
 publisher sends the remaining rows again, oldest first, on every new connection. Rows belong to
-a *stream* (one lifter), so one file can serve every lifter of a process.
+a *stream* (one lifter), so one file can serve every lifter of a process. Each row keeps its
+session and when it was queued, so late deliveries can say how late, and
+``backspotter outbox`` can list and purge what waits.
 
 The file uses WAL with ``synchronous=NORMAL``: a committed row survives the process being
 killed, which is the failure this guards against, without an fsync on the alert path.
@@ -10,21 +12,35 @@ killed, which is the failure this guards against, without an fsync on the alert 
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS outbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    stream TEXT NOT NULL,
-    topic TEXT NOT NULL,
-    payload BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS outbox_stream ON outbox (stream, id);
+#: Schema steps, in order: SQL statements, then what SQL alone cannot do. ``PRAGMA
+#: user_version`` records how many a file has. Version 1 is the original table (``IF NOT
+#: EXISTS``: files from before versioning have it already, at user_version 0).
+_Migration = tuple[str, Callable[[sqlite3.Connection], None] | None]
+_V1 = """
+    CREATE TABLE IF NOT EXISTS outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        stream TEXT NOT NULL,
+        topic TEXT NOT NULL,
+        payload BLOB NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS outbox_stream ON outbox (stream, id);
 """
+_V2 = """
+    ALTER TABLE outbox ADD COLUMN session_id TEXT;
+    ALTER TABLE outbox ADD COLUMN queued_ms INTEGER;
+"""
+
+
+class OutboxError(Exception):
+    """The outbox file cannot be used (written by a newer Backspotter)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +50,22 @@ class OutboxRow:
     id: int
     topic: str
     payload: bytes
+    #: The event's session (None for a payload that names none).
+    session_id: str | None = None
+    #: Wall clock when it was queued, epoch ms.
+    queued_ms: int = 0
+
+
+@dataclass
+class PendingSession:
+    """What waits of one session of one stream: how many, since when, of which types."""
+
+    stream: str
+    session_id: str | None
+    count: int = 0
+    oldest_ms: int = 0
+    newest_ms: int = 0
+    types: dict[str, int] = field(default_factory=dict)
 
 
 class Outbox:
@@ -45,16 +77,18 @@ class Outbox:
         self._db = sqlite3.connect(path, isolation_level=None, timeout=10.0)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        self._migrate()
 
     def add(self, stream: str, messages: Sequence[tuple[str, bytes]]) -> list[int]:
         """Store ``(topic, payload)`` messages in one transaction; returns their row ids."""
         ids = []
+        queued_ms = time.time_ns() // 1_000_000
         with self._transaction():
             for topic, payload in messages:
                 cursor = self._db.execute(
-                    "INSERT INTO outbox (stream, topic, payload) VALUES (?, ?, ?)",
-                    (stream, topic, payload),
+                    "INSERT INTO outbox (stream, topic, payload, session_id, queued_ms)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (stream, topic, payload, _session_of(payload), queued_ms),
                 )
                 ids.append(int(cursor.lastrowid or 0))
         return ids
@@ -62,9 +96,14 @@ class Outbox:
     def pending(self, stream: str) -> list[OutboxRow]:
         """Unacknowledged rows of ``stream``, oldest first."""
         rows = self._db.execute(
-            "SELECT id, topic, payload FROM outbox WHERE stream = ? ORDER BY id", (stream,)
+            "SELECT id, topic, payload, session_id, queued_ms FROM outbox"
+            " WHERE stream = ? ORDER BY id",
+            (stream,),
         )
-        return [OutboxRow(int(i), str(topic), bytes(payload)) for i, topic, payload in rows]
+        return [
+            OutboxRow(int(i), str(topic), bytes(payload), session_id, int(queued_ms))
+            for i, topic, payload, session_id, queued_ms in rows
+        ]
 
     def ack(self, row_id: int) -> None:
         """The broker has the message: forget it."""
@@ -84,9 +123,67 @@ class Outbox:
         rows = self._db.execute("SELECT DISTINCT stream FROM outbox ORDER BY stream")
         return [str(stream) for (stream,) in rows]
 
+    def sessions(self, streams: Iterable[str] | None = None) -> list[PendingSession]:
+        """What waits per (stream, session), oldest session first; all streams by default."""
+        wanted = None if streams is None else set(streams)
+        found: dict[tuple[str, str | None], PendingSession] = {}
+        rows = self._db.execute(
+            "SELECT stream, session_id, topic, queued_ms FROM outbox ORDER BY id"
+        )
+        for stream, session_id, topic, queued_ms in rows:
+            if wanted is not None and stream not in wanted:
+                continue
+            pending = found.setdefault(
+                (stream, session_id), PendingSession(stream, session_id, oldest_ms=queued_ms)
+            )
+            pending.count += 1
+            pending.newest_ms = queued_ms
+            kind = str(topic).rsplit("/", 1)[-1]
+            pending.types[kind] = pending.types.get(kind, 0) + 1
+        return list(found.values())
+
+    def purge(self, streams: Iterable[str] | None = None, session_id: str | None = None) -> int:
+        """Delete waiting rows (of ``streams``, of one session, or all); returns how many."""
+        where, params = [], []
+        if streams is not None:
+            names = list(streams)
+            where.append(f"stream IN ({', '.join('?' * len(names))})")
+            params += names
+        if session_id is not None:
+            where.append("session_id = ?")
+            params.append(session_id)
+        condition = f" WHERE {' AND '.join(where)}" if where else ""
+        with self._transaction():
+            cursor = self._db.execute(f"DELETE FROM outbox{condition}", params)
+        return int(cursor.rowcount)
+
     def close(self) -> None:
         """Close the file; rows left in it are sent by the next run."""
         self._db.close()
+
+    def _migrate(self) -> None:
+        """Bring the file to :data:`OUTBOX_VERSION`, each step once, in one transaction."""
+        # IMMEDIATE: two processes opening an old file at once must not both migrate it.
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+            if version > OUTBOX_VERSION:
+                raise OutboxError(
+                    f"{self.path} has outbox version {version}, newer than this Backspotter's "
+                    f"{OUTBOX_VERSION}: upgrade Backspotter"
+                )
+            for statements, upgrade in _MIGRATIONS[version:]:
+                # One by one: executescript would commit the transaction half-way.
+                for statement in statements.split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+                if upgrade is not None:
+                    upgrade(self._db)
+            self._db.execute(f"PRAGMA user_version = {OUTBOX_VERSION}")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -98,6 +195,52 @@ class Outbox:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
+
+
+def _backfill(db: sqlite3.Connection) -> None:
+    """Version 2 on an older file: rows get their session and queue time from the event."""
+    now = time.time_ns() // 1_000_000
+    for row_id, payload in db.execute("SELECT id, payload FROM outbox").fetchall():
+        # The event's own ``ts`` is when it was emitted, which is when it was queued; a
+        # payload without one counts from now (its age is then a lower bound).
+        queued_ms = _field(bytes(payload), "ts")
+        db.execute(
+            "UPDATE outbox SET session_id = ?, queued_ms = ? WHERE id = ?",
+            (_session_of(bytes(payload)), queued_ms if isinstance(queued_ms, int) else now, row_id),
+        )
+
+
+_MIGRATIONS: tuple[_Migration, ...] = ((_V1, None), (_V2, _backfill))
+OUTBOX_VERSION = len(_MIGRATIONS)
+
+
+def _field(payload: bytes, name: str) -> object:
+    """A top-level field of a JSON object payload, or None (not JSON, not an object, absent)."""
+    try:
+        decoded = json.loads(payload)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return decoded.get(name) if isinstance(decoded, dict) else None
+
+
+def _session_of(payload: bytes) -> str | None:
+    """The ``session_id`` an event payload names, if any."""
+    session_id = _field(payload, "session_id")
+    return session_id if isinstance(session_id, str) else None
+
+
+def format_age(age_ms: int) -> str:
+    """An age a person reads: ``0.4 s``, ``12 s``, ``3 min 5 s``, ``2 h 7 min``, ``3 d 4 h``."""
+    seconds = max(age_ms, 0) / 1000
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    whole = int(seconds)
+    for unit, size, sub_unit, sub_size in (("d", 86400, "h", 3600), ("h", 3600, "min", 60)):
+        if whole >= size:
+            return f"{whole // size} {unit} {whole % size // sub_size} {sub_unit}"
+    if whole >= 60:
+        return f"{whole // 60} min {whole % 60} s"
+    return f"{whole} s"
 
 
 def outbox_path_for(db_path: Path) -> Path:

@@ -125,24 +125,35 @@ class LifterSession:
         self.sensors: dict[str, bool] = {}
         self._stamper = EventStamper(self.session_id)
         self._live = LiveBuffer(self.session_id)
+        #: True once the source delivered something: only then is there a session to store.
+        self.begun = False
+        self._dropped_reported = 0
 
     async def run(self) -> None:
-        """Stream until the source ends or the task is cancelled; always ends the session."""
-        self._begin()
+        """Stream until the source ends or the task is cancelled; ends a begun session.
+
+        The session begins with the source's first item, so a sensor that never came up
+        (no Bluetooth adapter, device not found) leaves no empty session in the store.
+        """
         try:
             # Sources' streams are async generators: close them here, not at garbage collection.
             stream = cast(AsyncGenerator[SourceItem, None], self.source.stream())
             async with contextlib.aclosing(stream), Backlog(stream) as backlog:
                 while (taken := await backlog.take()) is not None:
                     items, arrived_s = taken
+                    if not self.begun:
+                        self._begin()
                     for item in coalesce(items):
                         self._handle(item, arrived_s)
         finally:
-            self._emit(self.pipeline.finish(), time.time())
+            if self.begun:
+                self._emit(self.pipeline.finish(), time.time())
+                self._note_input_quality()
             await self.source.aclose()
 
     def _begin(self) -> None:
         """Announce the session to the store and the status topic."""
+        self.begun = True
         log.info("session %s of %s from %s", self.session_id, self.spec.name, self.spec.sources)
         if self.store is not None:
             record = SessionRecord(
@@ -153,8 +164,7 @@ class LifterSession:
                 self.spec.threshold_deg,
             )
             self.store.begin_session(record)
-        if self.publisher is not None:
-            self.publisher.set_status(self.session_id, self.sensors)
+        self._publish_status()
 
     def _handle(self, item: SampleBatch | SensorStatus, received_at_s: float) -> None:
         """Feed one item to the pipeline and pass on what it produced."""
@@ -165,13 +175,37 @@ class LifterSession:
             if item.role not in self.sensors:
                 self._link_changed(item.role, True)
             update = self.pipeline.feed(item)
+            if self.source.dropped_samples != self._dropped_reported:
+                self._dropped_changed()
         self._emit(update, received_at_s)
 
     def _link_changed(self, role: str, connected: bool) -> None:
         """Keep the retained status's sensor links current."""
         self.sensors[role] = connected
+        self._publish_status()
+
+    def _dropped_changed(self) -> None:
+        """Samples were dropped as impossible: say so in the status and the log."""
+        dropped = self.source.dropped_samples
+        log.warning(
+            "%s: %d impossible sample(s) dropped so far (beyond 16 g or 2000 deg/s)",
+            self.spec.name,
+            dropped,
+        )
+        self._dropped_reported = dropped
+        self._publish_status()
+
+    def _publish_status(self) -> None:
+        """Update the retained status: session, sensor links, dropped samples."""
         if self.publisher is not None:
-            self.publisher.set_status(self.session_id, self.sensors)
+            dropped = self.source.dropped_samples
+            self.publisher.set_status(self.session_id, self.sensors, dropped)
+
+    def _note_input_quality(self) -> None:
+        """Keep in the store what was wrong with the input (dropped samples, a cut file)."""
+        dropped, truncated = self.source.dropped_samples, self.source.truncated
+        if self.store is not None and (dropped or truncated):
+            self.store.set_input_quality(self.session_id, dropped, truncated)
 
     def _emit(self, update: Update, received_at_s: float) -> None:
         """Stamp the events and hand them, with the live angles, to every output."""

@@ -9,7 +9,7 @@ from rich.table import Table
 
 from processing.offline.evaluation import Counts, ErrorStats, FileScore, SetScore, TotalScore
 
-#: What the peak angle measures in each mode (DESIGN.md, measurement model).
+#: What the peak angle measures in each mode (docs/measurement.md).
 ANGLE_OF_MODE = {"dual": "lumbar flexion", "single": "trunk inclination"}
 _COLUMNS = (
     "file", "mode", "sets", "exact", "missed", "spurious", "reps TP/FP/FN",

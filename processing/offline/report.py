@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from rich.console import Console
@@ -41,8 +41,9 @@ def progress_reporter(total_s: float, label: str) -> Iterator[Callable[[float], 
         yield advance
 
 
-def print_analysis(result: AnalysisResult, title: str) -> None:
-    """One table per set with a row per rep, then the flexion alerts."""
+def print_analysis(result: AnalysisResult, title: str, warnings: Sequence[str] = ()) -> None:
+    """One table per set with a row per rep, then the flexion alerts; ``warnings`` about the
+    input (dropped samples, a cut file) follow the title."""
     console = Console()
     angle = "lumbar flexion" if result.mode == "dual" else "trunk inclination"
     console.print(
@@ -50,6 +51,8 @@ def print_analysis(result: AnalysisResult, title: str) -> None:
         f"alert above {result.threshold_deg:g} deg; upright from {result.calibration or 'none'}",
         soft_wrap=True,  # a long file path must not break the line at an arbitrary word
     )
+    for warning in warnings:
+        console.print(f"[yellow]Warning: {warning}.[/yellow]", soft_wrap=True)
     if result.mode == "single":
         console.print(
             "[dim]One sensor measures inclination: it cannot tell a hip hinge from a rounded "

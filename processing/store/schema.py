@@ -163,6 +163,14 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
         _trace_points_to_chunks,
     ),
+    Migration(
+        4,
+        "input quality: samples dropped as impossible, recording cut short",
+        (
+            "ALTER TABLE sessions ADD COLUMN dropped_samples INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE sessions ADD COLUMN truncated INTEGER NOT NULL DEFAULT 0",
+        ),
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

@@ -60,6 +60,11 @@ class StoreWriter:
         """Create the session row."""
         self._put(lambda db: _insert_session(db, session))
 
+    def set_input_quality(self, session_id: str, dropped_samples: int, truncated: bool) -> None:
+        """Record how many samples were dropped as impossible and whether the input was cut."""
+        values = (dropped_samples, int(truncated), session_id)
+        self._put(lambda db: _update_input_quality(db, values))
+
     def add_events(self, session_id: str, envelopes: Sequence[Mapping[str, Any]]) -> None:
         """Store stamped events, and the sets and reps they describe."""
         if envelopes:
@@ -143,6 +148,11 @@ def _insert_session(db: sqlite3.Connection, session: SessionRecord) -> None:
             json.dumps(list(session.sources)),
         ),
     )
+
+
+def _update_input_quality(db: sqlite3.Connection, values: tuple[int, int, str]) -> None:
+    """Set a session's ``dropped_samples`` and ``truncated``."""
+    db.execute("UPDATE sessions SET dropped_samples = ?, truncated = ? WHERE id = ?", values)
 
 
 def _insert_events(

@@ -6,7 +6,6 @@ Every output (MQTT, session store, console) sees the same stamped event dictiona
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import secrets
@@ -18,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from processing.events import AngleTrace, Event
+from processing.wire.json_text import to_json_text
 
 #: Version of the payloads, sent as ``v`` in every message.
 PAYLOAD_VERSION = 1
@@ -149,44 +149,20 @@ def status_payload(
     session_id: str | None,
     sensors: Mapping[str, bool],
     ts_ms: int | None,
+    dropped_samples: int = 0,
 ) -> dict[str, Any]:
-    """The retained ``status`` message: ``online`` or ``offline`` plus sensor links."""
+    """The retained ``status`` message: ``online``, ``ended`` or ``offline``, sensor links and
+    the samples dropped as physically impossible so far."""
     return {
         "v": PAYLOAD_VERSION,
         "state": state,
         "session_id": session_id,
         "sensors": dict(sensors),
         "ts": ts_ms,
+        "dropped_samples": dropped_samples,
     }
-
-
-def _jsonable(value: object) -> object:
-    """Numpy scalars and arrays in pipeline payloads become plain JSON values."""
-    if isinstance(value, np.generic | np.ndarray):
-        return value.tolist()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def encode(payload: Mapping[str, Any]) -> bytes:
     """Compact UTF-8 JSON of a payload; NaN and infinities become ``null`` (JSON has none)."""
-    try:
-        text = _dumps(payload)
-    except ValueError:
-        text = _dumps(_finite_or_null(payload))
-    return text.encode()
-
-
-def _dumps(payload: object) -> str:
-    """Strict compact JSON."""
-    return json.dumps(payload, separators=(",", ":"), default=_jsonable, allow_nan=False)
-
-
-def _finite_or_null(value: Any) -> Any:
-    """A copy of ``value`` with every non-finite float replaced by None."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Mapping):
-        return {k: _finite_or_null(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite_or_null(v) for v in value]
-    return value
+    return to_json_text(payload).encode()

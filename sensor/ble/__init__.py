@@ -1,7 +1,7 @@
 """Bluetooth LE sensors through bleak: scanning, one supervised link per sensor, as a source.
 
 May import ``sensor.profiles``, :mod:`sensor.samples`, :mod:`sensor.timebase`,
-:mod:`sensor.exc`, ``sensor.ble.*``, bleak and bleak-retry-connector.
+:mod:`sensor.exc`, :mod:`sensor.plausible`, ``sensor.ble.*``, bleak and bleak-retry-connector.
 """
 
 from __future__ import annotations

@@ -37,6 +37,16 @@ class BleSource:
         return (self.spec.role,)
 
     @property
+    def dropped_samples(self) -> int:
+        """Samples dropped so far as physically impossible."""
+        return self._supervisor.stats.dropped_impossible
+
+    @property
+    def truncated(self) -> bool:
+        """False: a live sensor has no end to lose."""
+        return False
+
+    @property
     def stats(self) -> LinkStats:
         """Connections, outages, gaps and packet counts so far."""
         return self._supervisor.stats

@@ -21,7 +21,8 @@ from bleak.exc import BleakBluetoothNotAvailableError, BleakError
 from sensor.ble.client import SensorLink
 from sensor.ble.config import BleBackend, HostClock, LinkPolicy, SensorSpec
 from sensor.ble.scanner import find_device
-from sensor.exc import DeviceError
+from sensor.exc import NO_ADAPTER_HINT, DeviceError
+from sensor.plausible import drop_impossible
 from sensor.profiles import DecodedFrame, DecodedFrames, DecoderStats
 from sensor.samples import SampleBatch, SensorStatus
 from sensor.timebase import Gap, Timebase
@@ -52,6 +53,8 @@ class LinkStats:
     silences: int = 0
     duplicates: int = 0
     samples: int = 0
+    #: Samples dropped as physically impossible (beyond the full-scale range, non-finite).
+    dropped_impossible: int = 0
     gaps: list[Gap] = field(default_factory=list)
     #: Real seconds each successful (re)connection took, from start of search to streaming.
     connect_s: list[float] = field(default_factory=list)
@@ -181,7 +184,7 @@ class SensorSupervisor:
             except (BleakError, OSError) as exc:  # TimeoutError is an OSError
                 self._last_error = exc
                 if first and _adapter_unavailable(exc):
-                    message = f"{self._spec_text()}: Bluetooth is not available: {exc}"
+                    message = f"{self._spec_text()}: {NO_ADAPTER_HINT} ({exc})"
                     raise DeviceError(message) from exc
                 log.info("%s: connection failed: %s", self._spec_text(), exc)
                 await asyncio.sleep(self._backoff.next_s())
@@ -253,11 +256,26 @@ class SensorSupervisor:
         batch = placement.batch
         if batch is None:
             return
+        batch, dropped = drop_impossible(batch)
+        if dropped:
+            self._note_impossible(dropped)
+        if not len(batch):
+            return
         self._last_arrival_s = arrival_s
         if self._outage is not None:
             self._report_streaming(batch, placement.gap)
         self.stats.samples += len(batch)
         self._sink(batch)
+
+    def _note_impossible(self, dropped: int) -> None:
+        """Count samples no sensor can measure; warn on the first (later ones only count)."""
+        if not self.stats.dropped_impossible:
+            log.warning(
+                "%s: dropped %d impossible sample(s) (beyond 16 g or 2000 deg/s, or not a number)",
+                self._spec_text(),
+                dropped,
+            )
+        self.stats.dropped_impossible += dropped
 
     def _note_gap(self, gap: Gap) -> None:
         """Keep the gap for the session's record and tell the log."""

@@ -30,6 +30,9 @@ Tolerated and documented:
 
 - Duplicated samples: a row with the same sensor and ``t`` as that sensor's previous row is
   dropped (the first is kept); :attr:`Recording.dropped_duplicates` counts them.
+- Impossible samples: a row with an acceleration beyond 16 g or an angular rate beyond
+  2000 deg/s on any axis (:mod:`sensor.plausible`) is dropped;
+  :attr:`Recording.dropped_impossible` counts them.
 - Blank lines are skipped; ``\\r\\n`` line ends and a UTF-8 byte-order mark are accepted.
 - A crash mid-write: a last line without its line end is dropped (it may be cut inside a
   number), and a gzip stream that stops without its end is read as far as it goes; both set
@@ -52,7 +55,7 @@ This package is the public API of the format (import from ``sensor.recording``);
 parse (:mod:`~sensor.recording.parse`, :mod:`~sensor.recording.bulk`), find files and
 sidecars (:mod:`~sensor.recording.files`), write (:mod:`~sensor.recording.writer`) and replay
 a file as a live source (:mod:`~sensor.recording.replay`). May import :mod:`sensor.samples`,
-:mod:`sensor.exc`, ``sensor.recording.*``, numpy and pyarrow.
+:mod:`sensor.exc`, :mod:`sensor.plausible`, ``sensor.recording.*``, numpy and pyarrow.
 """
 
 from __future__ import annotations
@@ -65,6 +68,7 @@ from typing import Any
 import numpy as np
 
 from sensor.exc import RecordingFormatError
+from sensor.plausible import drop_impossible
 from sensor.recording.bulk import parse_bulk
 from sensor.recording.files import (
     RECORDING_FORMAT,
@@ -108,6 +112,8 @@ class Recording:
     dropped_duplicates: int = 0
     #: True when the file ended as a killed recorder leaves it (see the module docstring).
     truncated: bool = False
+    #: Rows dropped as physically impossible (beyond 16 g or 2000 deg/s, see sensor.plausible).
+    dropped_impossible: int = 0
 
     @property
     def roles(self) -> tuple[str, ...]:
@@ -130,7 +136,13 @@ def read_recording(path: str | Path) -> Recording:
     columns, dropped_partial_line = _parse_rows(str(path), raw, decode_utf8(path, raw))
     sensors, dropped_duplicates = split_sensors(columns)
     truncated = gzip_truncated or dropped_partial_line
-    return Recording(sensors, read_meta(path), path, dropped_duplicates, truncated)
+    dropped_impossible = 0
+    for role, batch in sensors.items():
+        sensors[role], dropped = drop_impossible(batch)
+        dropped_impossible += dropped
+    return Recording(
+        sensors, read_meta(path), path, dropped_duplicates, truncated, dropped_impossible
+    )
 
 
 def _parse_rows(path: str, raw: bytes, text: str) -> tuple[Columns, bool]:

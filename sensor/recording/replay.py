@@ -49,6 +49,16 @@ class ReplaySource:
         """The recording's sensor roles."""
         return self.recording.roles
 
+    @property
+    def dropped_samples(self) -> int:
+        """Rows of the file dropped as physically impossible."""
+        return self.recording.dropped_impossible
+
+    @property
+    def truncated(self) -> bool:
+        """True when the file ended without its end (a killed recorder, a cut download)."""
+        return self.recording.truncated
+
     async def stream(self) -> AsyncIterator[SampleBatch | SensorStatus]:
         """The recording's batches, time-ordered across sensors, paced by ``speed``."""
         async for batch in paced(iter_batches(self.recording, REPLAY_BATCH_S), self.speed):
