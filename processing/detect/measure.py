@@ -1,0 +1,73 @@
+"""Angles from the upright reference: the alert angle of every tick and each rep's peak."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from processing.detect.history import TickHistory
+from processing.detect.posture import SensorPosture
+from processing.detect.reps import RepTicks
+from processing.events import Mode, Rep
+from sensor.samples import FloatArray
+
+if TYPE_CHECKING:
+    from processing.detect.pipeline import PipelineConfig
+
+
+@dataclass(frozen=True, slots=True)
+class Angles:
+    """Per tick: the angle alerts compare (lumbar flexion or inclination) and the pelvis
+    tilt (NaN with one sensor), in degrees."""
+
+    alert_deg: FloatArray
+    pelvis_deg: FloatArray
+
+
+class RepMeasurer:
+    """Turns up vectors into the measured angle, with each sensor's current reference."""
+
+    def __init__(
+        self,
+        history: TickHistory,
+        postures: dict[str, SensorPosture],
+        mode: Mode,
+        config: PipelineConfig,
+    ) -> None:
+        """Measure from ``history`` with the references in ``postures``."""
+        self._history = history
+        self._postures = postures
+        self._mode = mode
+        self._rate_hz = config.ticks.tick_rate_hz
+        self._max_missing = config.max_missing_in_rep
+
+    def angles(self, up: dict[str, FloatArray]) -> Angles:
+        """Alert and pelvis angles of consecutive ticks, from every sensor's up vectors."""
+        per_role = {role: self._postures[role].angle_deg(up[role]) for role in self._postures}
+        if self._mode == "dual":
+            lower = per_role["lower"]
+            return Angles(per_role["upper"] - lower, lower)
+        only = next(iter(per_role.values()))
+        return Angles(only, np.full(only.shape, np.nan))
+
+    def measure(self, ticks: RepTicks, threshold_deg: float) -> Rep:
+        """Peak angle and time above threshold of a rep, with the current references."""
+        first = min(ticks.start, ticks.deepest)
+        up = {role: self._history.up(role, first, ticks.end) for role in self._postures}
+        angle = self.angles(up).alert_deg
+        missing = np.isnan(angle)
+        seen_peak = float(np.nanmax(angle)) if not missing.all() else float("nan")
+        # A gap may hide the true peak: then no peak is reported, but an angle seen above
+        # the threshold still proves the alert.
+        complete = missing.mean() <= self._max_missing
+        above_s = float(np.count_nonzero(angle > threshold_deg)) / self._rate_hz
+        return Rep(
+            start=ticks.start / self._rate_hz,
+            lockout=ticks.lockout / self._rate_hz,
+            end=ticks.end / self._rate_hz,
+            peak_flexion_deg=seen_peak if complete else float("nan"),
+            flexion_alert=seen_peak > threshold_deg,
+            seconds_above_threshold=above_s,
+        )

@@ -1,0 +1,59 @@
+"""Conditioned per-tick signals of the motion sensor that rep counting reads.
+
+Each runs through a :mod:`processing.detect.filters` stream on the tick grid; none of them is on
+the alert path (see :mod:`processing.detect.alerts`), so their delays cost counting, not
+feedback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from processing.detect.filters import FilterDesign, StreamFilter
+from processing.detect.strap import StrapInclination
+from sensor.samples import FloatArray
+
+
+@dataclass(frozen=True, slots=True)
+class SignalSettings:
+    """Filters of the counting signals; frequencies in Hz."""
+
+    #: The hinge angle reps are counted on: a hinge rep lasts 1-5 s, so above 2 Hz is sway,
+    #: breathing and sensor noise (group delay 110 ms at 0.5 Hz at a 50 Hz tick rate).
+    hinge: FilterDesign = field(default_factory=lambda: FilterDesign("lowpass", (2.0,)))
+    #: Footfalls: walking shakes the sensor up and down at the step rate, 1.2-3.5 Hz.
+    footfall_band: FilterDesign = field(
+        default_factory=lambda: FilterDesign("bandpass", (1.2, 3.5))
+    )
+    #: ...whose power is averaged below this rate into a walking level.
+    footfall_envelope: FilterDesign = field(
+        default_factory=lambda: FilterDesign("lowpass", (0.5,))
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CountingSignals:
+    """A block of ticks: hinge angle (deg) and footfall level (RMS m/s^2)."""
+
+    hinge_deg: FloatArray
+    footfall_mps2: FloatArray
+
+
+class SignalConditioner:
+    """Turns the motion sensor's up vectors and vertical acceleration into counting signals."""
+
+    def __init__(self, settings: SignalSettings, rate_hz: float) -> None:
+        """One filter stream per signal, designed for the tick rate."""
+        self._strap = StrapInclination()
+        self._hinge = StreamFilter(settings.hinge, rate_hz)
+        self._band = StreamFilter(settings.footfall_band, rate_hz)
+        self._envelope = StreamFilter(settings.footfall_envelope, rate_hz)
+
+    def update(self, up: FloatArray, vertical_mps2: FloatArray) -> CountingSignals:
+        """Counting signals for a block of ticks (NaN rows: the sensor was not seen)."""
+        hinge_deg = self._hinge.apply(self._strap.update(up))
+        power = np.square(self._band.apply(vertical_mps2))
+        footfall = np.sqrt(np.clip(self._envelope.apply(power), 0.0, None))
+        return CountingSignals(hinge_deg, footfall)
