@@ -54,3 +54,77 @@ class ZigZag:
             self._high = Turn(tick, deg, True)
             return confirmed
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class Return:
+    """A bend and the return from it, ready to be judged."""
+
+    #: Where the bend began: the previous top, or where the data began.
+    before: Turn
+    bottom: Turn
+    top: Turn
+    #: The tick the next bend was confirmed at; None when the lifter stayed up.
+    bent_again: int | None
+
+    @property
+    def saw_bend(self) -> bool:
+        """Whether the data show the bend down, not only the return (a recording may start
+        with the lifter already bent over the bar)."""
+        return self.bottom.deg - self.before.deg >= 0.5 * (self.bottom.deg - self.top.deg)
+
+
+class Excursions:
+    """Bends and returns of the hinge angle, each return handed over once to be judged."""
+
+    def __init__(self, swing_deg: float, hold_ticks: int) -> None:
+        """Follow bends of at least ``swing_deg``; a return held ``hold_ticks`` is final."""
+        self._swing_deg = swing_deg
+        self._hold_ticks = hold_ticks
+        self._sign = 1.0
+        self._restart()
+
+    def _restart(self) -> None:
+        """Forget every bend followed so far."""
+        self._zigzag = ZigZag(self._swing_deg)
+        self._before: Turn | None = None
+        self._bottom: Turn | None = None
+
+    def step(self, tick: int, deg: float, forward_sign: float) -> tuple[Turn | None, Return | None]:
+        """Follow one tick: the bottom it confirmed, and a return that is ready, if any.
+
+        When the forward sign changes, what looked like bends were returns: the bends
+        followed so far are dropped and followed afresh from this tick.
+        """
+        if forward_sign != self._sign:
+            self._sign = forward_sign
+            self._restart()
+        if self._before is None and deg == deg:
+            self._before = Turn(tick, deg, bent=False)
+        turn = self._zigzag.step(tick, deg)
+        if turn is not None and turn.bent:
+            self._bottom = turn
+            return turn, None
+        if turn is not None:
+            ready = self._return(turn, bent_again=tick)
+            self._before = turn
+            return None, ready
+        top = self._zigzag.candidate
+        if self._bottom is not None and top is not None and tick - top.tick >= self._hold_ticks:
+            return None, self._return(top, bent_again=None)
+        return None, None
+
+    def finish(self) -> Return | None:
+        """The return under way when the data end, if it came back far enough."""
+        top = self._zigzag.candidate
+        if self._bottom is None or top is None or top.bent:
+            return None
+        return self._return(top, bent_again=None)
+
+    def _return(self, top: Turn, bent_again: int | None) -> Return | None:
+        """Hand over the return from the current bottom to ``top`` (once)."""
+        if self._bottom is None or self._before is None:
+            return None
+        ready = Return(self._before, self._bottom, top, bent_again)
+        self._bottom = None
+        return ready

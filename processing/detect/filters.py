@@ -44,7 +44,9 @@ def _sos(design: FilterDesign, rate_hz: float) -> FloatArray:
     """Design ``design`` for ``rate_hz`` once; every stream of that rate shares the sections."""
     nyquist_hz = rate_hz / 2.0
     if max(design.cutoff_hz) >= nyquist_hz:
-        raise ValueError(f"cutoff {design.cutoff_hz} Hz needs a rate above {2 * max(design.cutoff_hz)} Hz")
+        raise ValueError(
+            f"cutoff {design.cutoff_hz} Hz needs a rate above {2 * max(design.cutoff_hz)} Hz"
+        )
     cutoff = design.cutoff_hz[0] if len(design.cutoff_hz) == 1 else list(design.cutoff_hz)
     sos = signal.butter(design.order, cutoff, btype=design.band, fs=rate_hz, output="sos")
     return np.asarray(sos, dtype=np.float64)

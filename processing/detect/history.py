@@ -45,24 +45,29 @@ class TickHistory:
         self._hinge_deg[slots], self._footfall_mps2[slots] = counting
         self._newest = int(index[-1])
 
-    def _slots(self, first: int, last: int) -> np.ndarray:
-        """Ring positions of ticks ``first..last`` (inclusive), clipped to what is kept."""
-        first = max(first, self._newest - self.capacity + 1, 0)
-        last = min(last, self._newest)
-        return np.arange(first, last + 1) % self.capacity
+    def _read(self, ring: FloatArray, first: int, last: int) -> FloatArray:
+        """Rows of ``ring`` for ticks ``first..last`` (inclusive), aligned so that row ``k``
+        is tick ``first + k``: NaN for ticks no longer kept or not yet seen."""
+        out = np.full((max(last - first + 1, 0), *ring.shape[1:]), np.nan)
+        kept_first = max(first, self._newest - self.capacity + 1, 0)
+        kept_last = min(last, self._newest)
+        if kept_last >= kept_first:
+            slots = np.arange(kept_first, kept_last + 1) % self.capacity
+            out[kept_first - first : kept_last - first + 1] = ring[slots]
+        return out
 
     def up(self, role: str, first: int, last: int) -> FloatArray:
         """Up vectors of one sensor for ticks ``first..last``."""
-        return np.asarray(self._up[role][self._slots(first, last)], dtype=np.float64)
+        return self._read(self._up[role], first, last)
 
     def features(self, role: str, first: int, last: int) -> FloatArray:
         """Motion features of one sensor for ticks ``first..last``."""
-        return np.asarray(self._features[role][self._slots(first, last)], dtype=np.float64)
+        return self._read(self._features[role], first, last)
 
     def hinge_deg(self, first: int, last: int) -> FloatArray:
         """Filtered hinge angle (rep counting's signal) for ticks ``first..last``."""
-        return np.asarray(self._hinge_deg[self._slots(first, last)], dtype=np.float64)
+        return self._read(self._hinge_deg, first, last)
 
     def footfall_mps2(self, first: int, last: int) -> FloatArray:
         """Footfall level of the motion sensor for ticks ``first..last``."""
-        return np.asarray(self._footfall_mps2[self._slots(first, last)], dtype=np.float64)
+        return self._read(self._footfall_mps2, first, last)

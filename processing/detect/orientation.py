@@ -34,7 +34,7 @@ class OrientationSettings:
     gain: float = 0.5
     #: Accelerometer readings further than this from the estimated gravity are ignored, in
     #: degrees; a deadlift accelerates the sensor, so trust the gyroscope through the pull.
-    acceleration_rejection_deg: float = 10.0
+    acceleration_rejection_deg: float = 20.0
     #: Longest time the accelerometer may be ignored before the filter re-trusts it, in s.
     rejection_timeout_s: float = 5.0
     #: Gyroscope full-scale range in degrees per second (overrange detection).

@@ -22,7 +22,7 @@ from processing.detect.orientation import OrientationFilter, OrientationSettings
 from processing.detect.posture import PostureSettings, SensorPosture, UprightReference
 from processing.detect.reps import RepCounter, RepSettings, RepTicks
 from processing.detect.sets import SetBook
-from processing.detect.signals import SignalConditioner, SignalSettings
+from processing.detect.signals import CountingSignals, SignalConditioner, SignalSettings
 from processing.detect.ticks import TickAligner, TickBlock, TickSettings
 from processing.events import AngleTrace, Event, EventType, FlexionEvent, LiftSet, Mode
 from sensor.samples import FloatArray, SampleBatch, SensorStatus
@@ -110,10 +110,14 @@ class Pipeline:
         self._aligner = TickAligner(self.roles, N_FEATURES, self.config.ticks)
         self._history = TickHistory(self.roles, N_FEATURES, round(self.config.history_s * rate_hz))
         self._reference = UprightReference(self.config.posture, rate_hz)
-        self._signals = SignalConditioner(self.config.signals, rate_hz)
+        self._signals = SignalConditioner(
+            self.config.signals, rate_hz, self.config.reps.walking_mps2
+        )
         self._counter = RepCounter(self.config.reps, rate_hz, self._history, self._motion_role)
         self._alerter = FlexionAlerter(AlertSettings(threshold_deg))
-        self._book = SetBook(threshold_deg, self.config.reference, self.config.reps.max_rest_in_set_s)
+        self._book = SetBook(
+            threshold_deg, self.config.reference, self.config.reps.max_rest_in_set_s
+        )
         self._measurer = RepMeasurer(self._history, self._postures, self.mode, self.config)
         self._live_every = max(round(rate_hz / self.config.live_rate_hz), 1)
         self._started = False
@@ -191,7 +195,7 @@ class Pipeline:
         all_still = np.logical_and.reduce(still)
         angles = self._measurer.angles(block.up)
         for j in range(len(block)):
-            if self._tick(block, j, angles, bool(all_still[j]), counting.hinge_deg, events):
+            if self._tick(block, j, angles, bool(all_still[j]), counting, events):
                 angles = self._measurer.angles(block.up)
         keep = block.index % self._live_every == 0
         return Update(events, AngleTrace(block.t_s[keep], angles.alert_deg[keep]))
@@ -202,13 +206,14 @@ class Pipeline:
         j: int,
         angles: Angles,
         still: bool,
-        hinge_deg: FloatArray,
+        counting: CountingSignals,
         out: list[Event],
     ) -> bool:
         """Advance every stage by one tick; True when the upright reference changed."""
         i, t_s = int(block.index[j]), float(block.t_s[j])
-        changed = self._calibrate_on_stance(i, t_s, still, float(hinge_deg[j]), out)
-        reps, set_closed = self._counter.step(i, float(hinge_deg[j]))
+        hinge_deg = float(counting.hinge_deg[j])
+        changed = self._calibrate_on_stance(i, t_s, still, hinge_deg, out)
+        reps, set_closed = self._counter.step(i, hinge_deg, float(counting.forward_sign[j]))
         pelvis_deg = angles.pelvis_deg[j]
         allowed = pelvis_deg != pelvis_deg or pelvis_deg > self.config.hinged_pelvis_deg
         change = self._alerter.step(t_s, float(angles.alert_deg[j]), bool(allowed))

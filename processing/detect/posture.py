@@ -128,7 +128,7 @@ class UprightReference:
         """Record a lockout posture; returns new upright references when lockouts should rule."""
         for role, up in lockout_up.items():
             self._lockouts.setdefault(role, []).append(unit(up))
-        mean = {role: unit(np.mean(ups, axis=0)) for role, ups in self._lockouts.items()}
+        mean = {role: unit(np.median(ups, axis=0)) for role, ups in self._lockouts.items()}
         if self.source != "stance":
             return mean
         if min(len(v) for v in self._lockouts.values()) < self.settings.lockouts_to_overrule:

@@ -7,12 +7,11 @@ principles that hold for real lifting (docs/measurement.md states them):
 1. A rep is a hinge: the trunk bends by at least ``min_swing_deg`` and comes back as far.
 2. A rep returns to upright: the lockout comes back to where the lifter bent down from, not
    stopping partway (an abandoned set-up).
-3. Nobody walks holding a loaded bar: footfalls during the rise or right after the lockout
-   mean nothing was held.
-4. Loaded concentrics are slower than unloaded stand-ups: a rise that climbs faster than any
-   loaded pull is standing up.
-5. A set begins at the bar: the lifter stays down a moment to grip before the first pull, and
-   nobody holds a loaded hinge for long before pulling.
+3. Nobody walks holding a loaded bar: footfalls right after the lockout mean nothing was held.
+4. Loaded concentrics are slower than unloaded stand-ups: a set's last rise that climbs much
+   faster than its pulls, or a lone rise faster than any heavy single, is standing up.
+5. A lift begins at the bar: the lifter stays down to grip before a lone pull (a sit-to-stand
+   turns round at once), and nobody holds a hinge for long before pulling.
 
 Nothing here waits for an upright reference, a stance or a still moment.
 """
@@ -23,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from processing.detect.excursions import Turn, ZigZag
+from processing.detect.excursions import Excursions, Return, Turn
 from processing.detect.history import TickHistory
 from processing.detect.motion import Feature, peak_climb_mps
 
@@ -46,15 +45,19 @@ class RepSettings:
     max_lockout_hold_s: float = 4.0
     #: Footfall level, in m/s^2 (RMS, 1.2-3.5 Hz), above which the lifter is walking...
     walking_mps2: float = 0.8
-    #: ...judged from the start of a rise to this long after its lockout, in s.
+    #: ...judged over this long after a lockout, in s.
     walk_window_s: float = 2.0
-    #: A rise whose sensor climbs faster than this, in m/s, is unloaded: standing up without
-    #: a bar peaks at 0.7-1.2 m/s, a loaded pull well below.
-    unloaded_speed_mps: float = 0.6
-    #: A set begins at the bar: before its first pull the lifter stays down, gripping, at
-    #: least this long, in s (standing up from a chair turns round at the bottom at once)...
-    min_setup_s: float = 0.5
-    #: ...and no longer than this, in s: a hinge held longer was a row, a plate or a shoe.
+    #: The last rise of a set is standing up without the bar when its sensor climbs faster
+    #: than this multiple of the set's median pull...
+    unloaded_speed_ratio: float = 1.5
+    #: ...and a lone rise when faster than this, in m/s (standing up unloaded peaks at
+    #: 0.7-1.2 m/s, a heavy single far below).
+    unloaded_speed_mps: float = 1.0
+    #: A lone rise is a rep only if the lifter stayed down past half the bend at least this
+    #: long, in s, gripping the bar (a sit-to-stand turns round at once)...
+    min_setup_s: float = 1.5
+    #: ...and no rise is if longer than this, in s: a hinge held that long was a row, a
+    #: plate or a shoe.
     max_setup_s: float = 8.0
     #: A set closes after this long without a rep, in s.
     max_rest_in_set_s: float = 10.0
@@ -73,20 +76,21 @@ class RepTicks:
 
 @dataclass(frozen=True, slots=True)
 class _Rise:
-    """A return from a bend: its bottom, top and the measured moments in between."""
+    """A judged return: the moments measured in it and how long it held at the top."""
 
-    bottom: Turn
-    top: Turn
+    bend: Return
     start: int
     lockout: int
     climb_mps: float
-    #: Seconds the lifter stayed down before the rise began (since the data began, when the
-    #: lifter was bent from the start).
+    #: Seconds the lifter stayed down (past half the bend) before the rise began.
     dwell_s: float
+    #: True when no bend followed within the longest lockout hold: the set's last rise.
+    final: bool
 
 
 class RepCounter:
-    """Judges every rise of the hinge angle and groups the reps into sets."""
+    """Judges every return of the hinge angle; a set's first rep waits for its second, so
+    that a lone rise is judged as one."""
 
     def __init__(
         self, settings: RepSettings, rate_hz: float, history: TickHistory, motion_role: str
@@ -96,109 +100,142 @@ class RepCounter:
         self._rate_hz = rate_hz
         self._history = history
         self._role = motion_role
-        self._zigzag = ZigZag(settings.min_swing_deg)
         self._hold_ticks = round(settings.max_lockout_hold_s * rate_hz)
         self._rest_ticks = round(settings.max_rest_in_set_s * rate_hz)
-        self._top: Turn | None = None  # the top the current bend began from
-        self._bottom: Turn | None = None  # the bottom of a rise not judged yet
+        self._excursions = Excursions(settings.min_swing_deg, self._hold_ticks)
         self._waiting: _Rise | None = None  # an accepted rep whose eccentric is under way
+        self._first: RepTicks | None = None  # a set's first rep, until a second one comes
+        self._first_rise: _Rise | None = None
+        self._pulls_mps: list[float] = []
         self._last_end: int | None = None
-        self._saw_top = False  # whether ``_top`` is a real top, not the start of the data
 
-    def step(self, tick: int, hinge_deg: float) -> tuple[list[RepTicks], bool]:
+    def step(self, tick: int, hinge_deg: float, forward_sign: float) -> tuple[list[RepTicks], bool]:
         """Follow one tick; the reps it settled and whether the set closed."""
         reps: list[RepTicks] = []
-        if self._top is None and hinge_deg == hinge_deg:
-            self._top = Turn(tick, hinge_deg, bent=False)  # where the data began
-            self._saw_top = False
-        turn = self._zigzag.step(tick, hinge_deg)
-        if turn is not None and turn.bent:
-            self._reached_bottom(turn, reps)
-        elif turn is not None:
-            self._reached_top(turn, reps)
-        elif self._bottom is not None:
-            self._settle_final_rise(tick, reps)
-        return reps, self._set_closed(tick)
+        bottom, ready = self._excursions.step(tick, hinge_deg, forward_sign)
+        if bottom is not None and self._waiting is not None:
+            self._settle(self._waiting, self._arrival(self._waiting.bend.top, bottom), reps)
+            self._waiting = None
+        if ready is not None:
+            self._judge(ready, reps)
+        return reps, self._set_closed(tick, reps)
 
     def finish(self) -> list[RepTicks]:
         """Settle what is pending at the end of the data."""
         reps: list[RepTicks] = []
-        newest = self._history.newest
         if self._waiting is not None:
-            reps.append(self._rep(self._waiting, newest))
+            self._settle(self._waiting, self._history.newest, reps)
             self._waiting = None
-        top = self._zigzag.candidate
-        if self._bottom is not None and top is not None and not top.bent:
-            self._judge(self._bottom, top, reps, final=True)
+        ready = self._excursions.finish()
+        if ready is not None:
+            self._judge(ready, reps)
+        self._close_lone_first(reps)
         return reps
 
-    def _reached_bottom(self, bottom: Turn, reps: list[RepTicks]) -> None:
-        """A bend bottomed out: the end of a waiting rep's eccentric, the start of a rise."""
-        if self._waiting is not None:
-            reps.append(self._rep(self._waiting, self._arrival(self._waiting.top, bottom)))
-            self._waiting = None
-        self._bottom = bottom
-
-    def _reached_top(self, top: Turn, reps: list[RepTicks]) -> None:
-        """The lifter bent again after a return: judge it, now that a bend follows it."""
-        if self._bottom is not None:
-            self._judge(self._bottom, top, reps, final=False)
-        self._top = top
-        self._saw_top = True
-
-    def _settle_final_rise(self, tick: int, reps: list[RepTicks]) -> None:
-        """A return that has stayed up for the longest lockout hold is the set's last."""
-        top = self._zigzag.candidate
-        if self._bottom is None or top is None or top.bent:
-            return
-        if tick - top.tick >= self._hold_ticks:
-            self._judge(self._bottom, top, reps, final=True)
-
-    def _judge(self, bottom: Turn, top: Turn, reps: list[RepTicks], final: bool) -> None:
-        """Decide whether a rise was a rep; a rep followed by a bend waits for its end."""
-        self._bottom = None
-        rise = self._measure(bottom, top)
+    def _judge(self, bend: Return, reps: list[RepTicks]) -> None:
+        """Decide whether a return was a rep; a rep with a bend after it waits for its end."""
+        rise = self._measure(bend)
         if not self._is_rep(rise):
+            self._close_lone_first(reps)
             return
-        held = top.tick - rise.lockout <= self._hold_ticks
-        if final or not held:
-            end = min(top.tick, rise.lockout + round(0.5 * self._rate_hz))
-            reps.append(self._rep(rise, end))
+        if rise.final:
+            end = min(bend.top.tick, rise.lockout + round(0.5 * self._rate_hz))
+            self._settle(rise, end, reps)
         else:
             self._waiting = rise
 
-    def _measure(self, bottom: Turn, top: Turn) -> _Rise:
-        """Start, lockout and climb speed of the rise from ``bottom`` to ``top``."""
+    def _settle(self, rise: _Rise, end: int, reps: list[RepTicks]) -> None:
+        """File an accepted rep with its end: a set's first waits for a second one."""
+        rep = RepTicks(rise.start, rise.lockout, end, rise.bend.bottom.tick)
+        self._last_end = end
+        self._pulls_mps.append(rise.climb_mps)
+        if self._first is None and len(self._pulls_mps) == 1:
+            self._first, self._first_rise = rep, rise
+            return
+        if self._first is not None:
+            reps.append(self._first)
+            self._first = self._first_rise = None
+        reps.append(rep)
+
+    def _close_lone_first(self, reps: list[RepTicks]) -> None:
+        """The set's first rep had no second: keep it only if it was a lift on its own."""
+        rise = self._first_rise
+        if self._first is not None and rise is not None:
+            if self._lone_lift(rise):
+                reps.append(self._first)
+            else:
+                self._pulls_mps.clear()
+        self._first = self._first_rise = None
+
+    def _measure(self, bend: Return) -> _Rise:
+        """Start, lockout, climb speed, set-up time and hold of a return."""
+        bottom, top = bend.bottom, bend.top
         hinge = self._history.hinge_deg(bottom.tick, top.tick)
         swing = bottom.deg - top.deg
         left = np.flatnonzero(hinge < bottom.deg - 0.05 * swing)
-        start = bottom.tick + (int(left[0]) - 1 if left.size else 0)
+        start = max(bottom.tick + (int(left[0]) - 1 if left.size else 0), bottom.tick)
         locked = np.flatnonzero(hinge <= top.deg + self.settings.lockout_fraction * swing)
         lockout = bottom.tick + (int(locked[0]) if locked.size else top.tick - bottom.tick)
         margin = round(0.3 * self._rate_hz)
         vertical = self._history.features(self._role, start - margin, lockout + margin)
         climb = peak_climb_mps(vertical[:, Feature.VERTICAL_MPS2], self._rate_hz)
-        start = max(start, bottom.tick)
-        arrival = self._arrival(self._top, bottom) if self._top is not None else bottom.tick
-        return _Rise(bottom, top, start, lockout, climb, (start - arrival) / self._rate_hz)
+        dwell_s = (start - self._halfway_down(bend.before, bottom)) / self._rate_hz
+        final = bend.bent_again is None
+        if bend.bent_again is not None:
+            final = self._hold_end(top, swing, bend.bent_again) - lockout > self._hold_ticks
+        return _Rise(bend, start, lockout, climb, dwell_s, final)
 
     def _is_rep(self, rise: _Rise) -> bool:
-        """The principles of the module docstring, 2 to 4 (1 is the zigzag's swing)."""
+        """Principles 2 to 4 of the module docstring (1 is the zigzag's swing)."""
+        s, bend = self.settings, rise.bend
+        bend_deg = bend.bottom.deg - bend.before.deg
+        if bend.top.deg - bend.before.deg > s.max_short_of_upright * bend_deg:
+            return False
+        if rise.dwell_s > s.max_setup_s or self._walked_off(rise):
+            return False
+        if rise.final and self._pulls_mps:
+            limit = s.unloaded_speed_ratio * float(np.median(self._pulls_mps))
+            return rise.climb_mps <= limit
+        return True
+
+    def _lone_lift(self, rise: _Rise) -> bool:
+        """Principles 4 and 5 for a rep alone in its set: slow, and set up at the bar."""
         s = self.settings
-        if self._top is not None:
-            bend_deg = rise.bottom.deg - self._top.deg
-            if rise.top.deg - self._top.deg > s.max_short_of_upright * bend_deg:
-                return False
-        footfalls = self._history.footfall_mps2(
-            rise.start, rise.lockout + round(s.walk_window_s * self._rate_hz)
-        )
-        if np.any(~np.isnan(footfalls)) and float(np.nanmedian(footfalls)) > s.walking_mps2:
+        set_up = not rise.bend.saw_bend or rise.dwell_s >= s.min_setup_s
+        return set_up and rise.climb_mps <= s.unloaded_speed_mps
+
+    def _walked_off(self, rise: _Rise) -> bool:
+        """Whether the lifter walked about while "set up" (seconds of footfalls while down)
+        or walked off after a set's last lockout: nobody walks holding a loaded bar.
+
+        Shorter times are not judged: the bar touching the floor between reps shakes the
+        sensor as a footfall does, but once.
+        """
+        window_ticks = round(self.settings.walk_window_s * self._rate_hz)
+        dwell_ticks = round(rise.dwell_s * self._rate_hz)
+        if dwell_ticks >= window_ticks and self._walking(rise.start - dwell_ticks, rise.start):
+            return True
+        return rise.final and self._walking(rise.lockout, rise.lockout + window_ticks)
+
+    def _walking(self, first: int, last: int) -> bool:
+        """Whether the median footfall level of ticks ``first..last`` is walking's."""
+        footfalls = self._history.footfall_mps2(first, last)
+        if not np.any(~np.isnan(footfalls)):
             return False
-        if rise.dwell_s > s.max_setup_s:
-            return False
-        if self._saw_top and self._last_end is None and rise.dwell_s < s.min_setup_s:
-            return False
-        return rise.climb_mps <= s.unloaded_speed_mps
+        return float(np.nanmedian(footfalls)) > self.settings.walking_mps2
+
+    def _hold_end(self, top: Turn, swing_deg: float, bent_again: int) -> int:
+        """The last tick of the lockout hold: the trunk stayed near the top until then."""
+        hinge = self._history.hinge_deg(top.tick, bent_again)
+        near = np.flatnonzero(hinge <= top.deg + self.settings.lockout_fraction * swing_deg)
+        return top.tick + (int(near[-1]) if near.size else 0)
+
+    def _halfway_down(self, before: Turn, bottom: Turn) -> int:
+        """When the bend from ``before`` to ``bottom`` passed halfway: the lifter is down
+        from then on, setting up or gripping, until the rise starts."""
+        hinge = self._history.hinge_deg(before.tick, bottom.tick)
+        down = np.flatnonzero(hinge >= (before.deg + bottom.deg) / 2.0)
+        return before.tick + (int(down[0]) if down.size else bottom.tick - before.tick)
 
     def _arrival(self, top: Turn, bottom: Turn) -> int:
         """When an eccentric from ``top`` reached ``bottom`` (within 5% of the bend)."""
@@ -206,16 +243,13 @@ class RepCounter:
         near = np.flatnonzero(hinge >= bottom.deg - 0.05 * (bottom.deg - top.deg))
         return top.tick + (int(near[0]) if near.size else bottom.tick - top.tick)
 
-    def _rep(self, rise: _Rise, end: int) -> RepTicks:
-        """The rep of an accepted rise, ending at ``end``."""
-        self._last_end = end
-        return RepTicks(rise.start, rise.lockout, end, rise.bottom.tick)
-
-    def _set_closed(self, tick: int) -> bool:
+    def _set_closed(self, tick: int, reps: list[RepTicks]) -> bool:
         """True once, when the set has gone ``max_rest_in_set_s`` without a rep."""
         if self._last_end is None or tick - self._last_end < self._rest_ticks:
             return False
-        if self._waiting is not None or self._bottom is not None:
+        if self._waiting is not None:
             return False
+        self._close_lone_first(reps)
         self._last_end = None
+        self._pulls_mps.clear()
         return True

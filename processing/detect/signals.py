@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from processing.detect.filters import FilterDesign, StreamFilter
-from processing.detect.strap import StrapInclination
+from processing.detect.strap import FaceSide, face_tilt_deg
 from sensor.samples import FloatArray
 
 
@@ -28,32 +28,34 @@ class SignalSettings:
         default_factory=lambda: FilterDesign("bandpass", (1.2, 3.5))
     )
     #: ...whose power is averaged below this rate into a walking level.
-    footfall_envelope: FilterDesign = field(
-        default_factory=lambda: FilterDesign("lowpass", (0.5,))
-    )
+    footfall_envelope: FilterDesign = field(default_factory=lambda: FilterDesign("lowpass", (0.5,)))
 
 
 @dataclass(frozen=True, slots=True)
 class CountingSignals:
-    """A block of ticks: hinge angle (deg) and footfall level (RMS m/s^2)."""
+    """A block of ticks: hinge angle (deg, forward positive), the forward sign it was
+    taken with (+1 or -1; a change means earlier ticks were read the wrong way round) and
+    the footfall level (RMS m/s^2)."""
 
     hinge_deg: FloatArray
+    forward_sign: FloatArray
     footfall_mps2: FloatArray
 
 
 class SignalConditioner:
     """Turns the motion sensor's up vectors and vertical acceleration into counting signals."""
 
-    def __init__(self, settings: SignalSettings, rate_hz: float) -> None:
+    def __init__(self, settings: SignalSettings, rate_hz: float, walking_mps2: float) -> None:
         """One filter stream per signal, designed for the tick rate."""
-        self._strap = StrapInclination()
+        self._face = FaceSide(walking_mps2)
         self._hinge = StreamFilter(settings.hinge, rate_hz)
         self._band = StreamFilter(settings.footfall_band, rate_hz)
         self._envelope = StreamFilter(settings.footfall_envelope, rate_hz)
 
     def update(self, up: FloatArray, vertical_mps2: FloatArray) -> CountingSignals:
         """Counting signals for a block of ticks (NaN rows: the sensor was not seen)."""
-        hinge_deg = self._hinge.apply(self._strap.update(up))
+        tilt_deg = self._hinge.apply(face_tilt_deg(up[:, 2]))
         power = np.square(self._band.apply(vertical_mps2))
         footfall = np.sqrt(np.clip(self._envelope.apply(power), 0.0, None))
-        return CountingSignals(hinge_deg, footfall)
+        forward_sign = self._face.signs(tilt_deg, footfall)
+        return CountingSignals(tilt_deg * forward_sign, forward_sign, footfall)

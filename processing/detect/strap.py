@@ -2,10 +2,11 @@
 
 Whatever way round it is strapped (rotated, upside down, face in), a sensor on the back has
 its face (the board's ``z`` axis) perpendicular to the skin, and the skin of the lower back is
-vertical when the lifter stands upright. The angle between gravity and the sensor's face is
-then the segment's forward inclination, from the first sample, with no stance or lockout. It
-is off by the lifter's lordosis at that level (a few degrees at L3, tens on the sacrum), which
-a reference removes later; counting reps needs only its changes.
+near vertical when the lifter stands upright. The angle between gravity and the sensor's face
+follows the segment's forward inclination from the first sample, with no stance or lockout.
+It is off by the lifter's lordosis at that level and by how crooked the strap sits (together
+up to a few tens of degrees), which a reference removes later; counting reps needs only its
+changes.
 """
 
 from __future__ import annotations
@@ -14,29 +15,48 @@ import numpy as np
 
 from sensor.samples import FloatArray
 
-#: A tilt of the face beyond this, in degrees, is a forward bend, which tells which way the
-#: face points (nobody leans back this far under a bar).
-FACE_SIDE_TILT_DEG = 30.0
+
+def face_tilt_deg(up_z: FloatArray) -> FloatArray:
+    """Angle between gravity and the plane of the sensor's face, from the ``z`` component
+    of the unit up vector."""
+    return np.asarray(np.degrees(np.arcsin(np.clip(up_z, -1.0, 1.0))), dtype=np.float64)
 
 
-class StrapInclination:
-    """Forward inclination of one sensor from the tilt of its face, in degrees."""
+class FaceSide:
+    """Which way a forward bend tilts the face, decided from the postures seen so far.
 
-    def __init__(self) -> None:
-        """Start not knowing whether the face points out of the back or into it."""
-        self._face_sign = 0.0
+    Walking is upright, so once the lifter has walked, forward is the side of the largest
+    departure from the walking tilt. Before that, a forward bend tips the back, and the face
+    on it, further from vertical than anything else a lifter does (standing, leaning back),
+    so forward is the side of the largest tilt. Either may change the sign early in a
+    session, until the first deep bend.
+    """
 
-    def update(self, up: FloatArray) -> FloatArray:
-        """Inclination of each up vector (rows, sensor frame; NaN rows stay NaN).
+    def __init__(self, walking_mps2: float) -> None:
+        """Start with nothing seen: forward counts as positive until a tilt is."""
+        self._walking_mps2 = walking_mps2
+        self._walk_sum_deg = 0.0
+        self._walk_ticks = 0
+        self._low_deg = float("inf")
+        self._high_deg = float("-inf")
+        self._sign = 1.0
 
-        Until the first clear bend shows which way the face points, the unsigned tilt.
-        """
-        tilt_deg = np.degrees(np.arcsin(np.clip(up[:, 2], -1.0, 1.0)))
-        if self._face_sign == 0.0:
-            bends = np.flatnonzero(np.abs(tilt_deg) > FACE_SIDE_TILT_DEG)
-            if bends.size == 0:
-                return np.asarray(np.abs(tilt_deg), dtype=np.float64)
-            first = int(bends[0])
-            self._face_sign = float(np.sign(tilt_deg[first]))
-            tilt_deg[:first] = np.abs(tilt_deg[:first]) * self._face_sign
-        return np.asarray(tilt_deg * self._face_sign, dtype=np.float64)
+    def signs(self, tilt_deg: FloatArray, footfall_mps2: FloatArray) -> FloatArray:
+        """The forward sign in force at each tick of a block (NaN ticks keep the last)."""
+        out = np.empty(tilt_deg.shape)
+        walking = np.nan_to_num(footfall_mps2) > self._walking_mps2
+        for k, (deg, walks) in enumerate(zip(tilt_deg.tolist(), walking.tolist(), strict=True)):
+            if deg == deg:
+                self._observe(deg, walks)
+            out[k] = self._sign
+        return out
+
+    def _observe(self, deg: float, walks: bool) -> None:
+        """Take in one tick's tilt and decide the sign again."""
+        if walks:
+            self._walk_sum_deg += deg
+            self._walk_ticks += 1
+        self._low_deg = min(self._low_deg, deg)
+        self._high_deg = max(self._high_deg, deg)
+        centre = self._walk_sum_deg / self._walk_ticks if self._walk_ticks else 0.0
+        self._sign = 1.0 if self._high_deg - centre >= centre - self._low_deg else -1.0
