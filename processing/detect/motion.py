@@ -46,3 +46,27 @@ def peak_climb_mps(vertical_mps2: FloatArray, rate_hz: float) -> float:
     speed = np.cumsum(acceleration) / rate_hz
     speed -= np.linspace(0.0, float(speed[-1]), speed.size)
     return float(speed.max())
+
+
+def net_rise_m(vertical_mps2: FloatArray, rate_hz: float) -> float:
+    """Height gained, in m, between two moments at rest (the first and last samples).
+
+    Velocity is zero at both ends, so removing its linear drift takes the accelerometer's
+    bias out of the double integral.
+    """
+    acceleration = np.nan_to_num(vertical_mps2)
+    if acceleration.size < 3:
+        return 0.0
+    speed = np.cumsum(acceleration) / rate_hz
+    speed -= np.linspace(0.0, float(speed[-1]), speed.size)
+    return float(np.sum(speed) / rate_hz)
+
+
+def at_rest(features: FloatArray) -> np.ndarray:
+    """Per row of a feature table: the sensor neither turns nor accelerates (False where
+    unseen), so its vertical speed is zero."""
+    with np.errstate(invalid="ignore"):
+        return np.asarray(
+            (features[:, Feature.GYRO_DPS] < 8.0)
+            & (features[:, Feature.ACCEL_DEVIATION_MPS2] < 0.3)
+        )

@@ -255,10 +255,11 @@ class Pipeline:
             out.extend(adopted)
 
     def _calibrate_on_lockout(self, rep: RepTicks, out: list[Event]) -> None:
-        """Let the lockout posture (upright by definition) define or overrule upright."""
+        """Let the lockout posture (upright by definition; its most upright moment) define or
+        overrule upright."""
         half = round(self.config.lockout_window_s * self._rate_hz / 2)
         means = {
-            r: mean_direction(self._history.up(r, rep.lockout - half, rep.lockout + half))
+            r: mean_direction(self._history.up(r, rep.upright - half, rep.upright + half))
             for r in self.roles
         }
         lockout_up = {r: v for r, v in means.items() if v is not None}

@@ -6,7 +6,8 @@ principles that hold for real lifting (docs/measurement.md states them):
 
 1. A rep is a hinge: the trunk bends by at least ``min_swing_deg`` and comes back as far.
 2. A rep returns to upright: the lockout comes back to where the lifter bent down from, not
-   stopping partway (an abandoned set-up).
+   stopping partway (an abandoned set-up), and at the same height (sitting down on a bench
+   or standing up from one changes it).
 3. Nobody walks holding a loaded bar: footfalls right after the lockout mean nothing was held.
 4. Loaded concentrics are slower than unloaded stand-ups: a set's last rise that climbs much
    faster than its pulls, or a lone rise faster than any heavy single, is standing up.
@@ -24,7 +25,7 @@ import numpy as np
 
 from processing.detect.excursions import Excursions, Return, Turn
 from processing.detect.history import TickHistory
-from processing.detect.motion import Feature, peak_climb_mps
+from processing.detect.motion import Feature, at_rest, net_rise_m, peak_climb_mps
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +59,11 @@ class RepSettings:
     min_setup_s: float = 1.5
     #: ...and no rise is if longer than this, in s: a hinge held that long was a row, a
     #: plate or a shoe.
-    max_setup_s: float = 8.0
+    max_setup_s: float = 15.0
+    #: A rep returns the lifter to the height they left: measured from rest before the bend
+    #: to rest after the lockout, the sensor may end at most this much higher or lower, in m
+    #: (sitting down or standing up from a bench moves it 0.3-0.5 m).
+    max_height_change_m: float = 0.2
     #: A set closes after this long without a rep, in s.
     max_rest_in_set_s: float = 10.0
 
@@ -72,6 +77,8 @@ class RepTicks:
     end: int
     #: Deepest bend before the pull, where the back is most flexed.
     deepest: int
+    #: Most upright moment after the lockout: the rep's own upright posture.
+    upright: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +153,7 @@ class RepCounter:
 
     def _settle(self, rise: _Rise, end: int, reps: list[RepTicks]) -> None:
         """File an accepted rep with its end: a set's first waits for a second one."""
-        rep = RepTicks(rise.start, rise.lockout, end, rise.bend.bottom.tick)
+        rep = RepTicks(rise.start, rise.lockout, end, rise.bend.bottom.tick, rise.bend.top.tick)
         self._last_end = end
         self._pulls_mps.append(rise.climb_mps)
         if self._first is None and len(self._pulls_mps) == 1:
@@ -193,6 +200,9 @@ class RepCounter:
             return False
         if rise.dwell_s > s.max_setup_s or self._walked_off(rise):
             return False
+        net_m = self._net_rise_m(rise)
+        if net_m is not None and abs(net_m) > s.max_height_change_m:
+            return False
         if rise.final and self._pulls_mps:
             limit = s.unloaded_speed_ratio * float(np.median(self._pulls_mps))
             return rise.climb_mps <= limit
@@ -203,6 +213,24 @@ class RepCounter:
         s = self.settings
         set_up = not rise.bend.saw_bend or rise.dwell_s >= s.min_setup_s
         return set_up and rise.climb_mps <= s.unloaded_speed_mps
+
+    def _net_rise_m(self, rise: _Rise) -> float | None:
+        """Height the sensor gained from rest before the bend to rest after the lockout
+        (None when it was not at rest on both sides)."""
+        reach = round(3.0 * self._rate_hz)
+        down = rise.start - round(rise.dwell_s * self._rate_hz)
+        before = self._history.features(self._role, down - reach, down)
+        after = self._history.features(self._role, rise.lockout, rise.lockout + reach)
+        rest_before = np.flatnonzero(at_rest(before))
+        rest_after = np.flatnonzero(at_rest(after))
+        if rest_before.size == 0 or rest_after.size == 0:
+            return None
+        first = down - reach + int(rest_before[-1])
+        last = rise.lockout + int(rest_after[0])
+        if last - first > reach:
+            return None  # the double integral drifts too far over longer movements
+        vertical = self._history.features(self._role, first, last)[:, Feature.VERTICAL_MPS2]
+        return net_rise_m(vertical, self._rate_hz)
 
     def _walked_off(self, rise: _Rise) -> bool:
         """Whether the lifter walked about while "set up" (seconds of footfalls while down)
@@ -238,9 +266,9 @@ class RepCounter:
         return before.tick + (int(down[0]) if down.size else bottom.tick - before.tick)
 
     def _arrival(self, top: Turn, bottom: Turn) -> int:
-        """When an eccentric from ``top`` reached ``bottom`` (within 5% of the bend)."""
+        """When an eccentric from ``top`` reached ``bottom`` (within 15% of the bend)."""
         hinge = self._history.hinge_deg(top.tick, bottom.tick)
-        near = np.flatnonzero(hinge >= bottom.deg - 0.05 * (bottom.deg - top.deg))
+        near = np.flatnonzero(hinge >= bottom.deg - 0.15 * (bottom.deg - top.deg))
         return top.tick + (int(near[0]) if near.size else bottom.tick - top.tick)
 
     def _set_closed(self, tick: int, reps: list[RepTicks]) -> bool:
