@@ -45,18 +45,33 @@ class RepMeasurer:
 
     def angles(self, up: dict[str, FloatArray]) -> Angles:
         """Alert and pelvis angles of consecutive ticks, from every sensor's up vectors."""
-        per_role = {role: self._postures[role].angle_deg(up[role]) for role in self._postures}
+        return self._combined(
+            {role: self._postures[role].angle_deg(up[role]) for role in self._postures}
+        )
+
+    def _combined(self, per_role: dict[str, FloatArray]) -> Angles:
+        """The alert and pelvis angles from each sensor's own angle."""
         if self._mode == "dual":
             lower = per_role["lower"]
             return Angles(per_role["upper"] - lower, lower)
         only = next(iter(per_role.values()))
         return Angles(only, np.full(only.shape, np.nan))
 
-    def measure(self, ticks: RepTicks, threshold_deg: float) -> Rep:
-        """Peak angle and time above threshold of a rep, with the current references."""
+    def measure(
+        self, ticks: RepTicks, threshold_deg: float, uprights: dict[str, FloatArray]
+    ) -> Rep:
+        """Peak angle and time above threshold of a rep, each sensor measured from the
+        upright given for this rep (its own lockout, or the stance that agrees with it)."""
         first = min(ticks.start, ticks.deepest)
-        up = {role: self._history.up(role, first, ticks.end) for role in self._postures}
-        angle = self.angles(up).alert_deg
+        per_role = {}
+        for role, posture in self._postures.items():
+            frame = SensorPosture(posture.settings)
+            frame.forward = posture.forward
+            upright = uprights.get(role, posture.upright)
+            if upright is not None:
+                frame.set_upright(upright)
+            per_role[role] = frame.angle_deg(self._history.up(role, first, ticks.end))
+        angle = self._combined(per_role).alert_deg
         missing = np.isnan(angle)
         seen_peak = float(np.nanmax(angle)) if not missing.all() else float("nan")
         # A gap may hide the true peak: then no peak is reported, but an angle seen above

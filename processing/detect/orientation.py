@@ -104,6 +104,11 @@ class OrientationFilter:
         min_cos = float(np.cos(np.radians(self.settings.acceleration_rejection_deg)))
         ahrs, bias = self._ahrs, self._bias
         for i, t_s in enumerate(batch.t_s.tolist()):
+            if self._last_t_s is not None and t_s <= self._last_t_s:
+                # A duplicated or out-of-order sample adds nothing: integrating its gyroscope
+                # reading again would turn the estimate twice as far (once 60 deg off).
+                up[i] = ahrs.get_gravity()
+                continue
             if self._advance_clock(t_s) or self._misaligned_samples >= self._misaligned_limit:
                 ahrs.set_quaternion(quaternion_from_up(accel_g[i]))
                 ahrs.skip_startup()

@@ -243,26 +243,41 @@ class Pipeline:
         return True
 
     def _accept_rep(self, ticks: RepTicks, out: list[Event]) -> None:
-        """Let a rep's lockout refine the references, then measure, file and announce it."""
-        self._calibrate_on_lockout(ticks, out)
+        """Let a rep's lockout refine the references, then measure, file and announce it.
+
+        Each rep is measured from its own lockout posture (upright by definition), or from
+        the calibration stance where the two agree: a false rep elsewhere in the session, or
+        a strap that slowly shifts, cannot bend this rep's numbers.
+        """
+        lockout_up = self._lockout_posture(ticks)
+        self._calibrate_on_lockout(lockout_up, ticks, out)
         for role in self.roles:
             self._postures[role].learn_forward(self._history.up(role, ticks.start, ticks.end))
-        rep = self._measurer.measure(ticks, self.threshold_deg)
+        uprights = {
+            role: up
+            for role, up in lockout_up.items()
+            if not self._reference.rules_rep(up, self._postures[role])
+        }
+        rep = self._measurer.measure(ticks, self.threshold_deg, uprights)
         out.extend(self._book.add_rep(rep))
         adopted = self._book.adopt_reference_threshold(rep.end)
         if adopted:
             self._alerter.set_threshold(self.threshold_deg)
             out.extend(adopted)
 
-    def _calibrate_on_lockout(self, rep: RepTicks, out: list[Event]) -> None:
-        """Let the lockout posture (upright by definition; its most upright moment) define or
-        overrule upright."""
+    def _lockout_posture(self, rep: RepTicks) -> dict[str, FloatArray]:
+        """Each sensor's mean up vector around the rep's most upright moment."""
         half = round(self.config.lockout_window_s * self._rate_hz / 2)
         means = {
             r: mean_direction(self._history.up(r, rep.upright - half, rep.upright + half))
             for r in self.roles
         }
-        lockout_up = {r: v for r, v in means.items() if v is not None}
+        return {r: v for r, v in means.items() if v is not None}
+
+    def _calibrate_on_lockout(
+        self, lockout_up: dict[str, FloatArray], rep: RepTicks, out: list[Event]
+    ) -> None:
+        """Let the lockout posture (upright by definition) define or overrule upright."""
         if not lockout_up:
             return
         upright = self._reference.add_lockout(lockout_up, self._postures)

@@ -44,6 +44,9 @@ class PostureSettings:
     lockout_tolerance_deg: float = 8.0
     #: ...once this many lockouts agree on it.
     lockouts_to_overrule: int = 2
+    #: Without a stance, upright is the median posture of this many most recent lockouts
+    #: (one odd rep, or a lifter who slowly shifts the strap, cannot pull it far).
+    recent_lockouts: int = 5
 
     def still(self, features: FloatArray) -> np.ndarray:
         """Per row of a sensor's feature table: gyroscope quiet and accelerometer reading
@@ -122,12 +125,22 @@ class UprightReference:
         upright = abs(tilt_deg) < self.settings.stance_max_tilt_deg
         return began <= self._window_ticks and upright
 
+    def rules_rep(self, lockout_up: FloatArray, posture: SensorPosture) -> bool:
+        """Whether the session's upright (a stance) also rules a rep whose own lockout
+        posture is ``lockout_up``: only when the two agree."""
+        if self.source != "stance" or posture.upright is None:
+            return False
+        tilt = float(tilt_deg(unit(lockout_up)[None, :], posture.upright)[0])
+        return tilt <= self.settings.lockout_tolerance_deg
+
     def add_lockout(
         self, lockout_up: dict[str, FloatArray], postures: dict[str, SensorPosture]
     ) -> dict[str, FloatArray] | None:
         """Record a lockout posture; returns new upright references when lockouts should rule."""
         for role, up in lockout_up.items():
-            self._lockouts.setdefault(role, []).append(unit(up))
+            recent = self._lockouts.setdefault(role, [])
+            recent.append(unit(up))
+            del recent[: -self.settings.recent_lockouts]
         mean = {role: unit(np.median(ups, axis=0)) for role, ups in self._lockouts.items()}
         if self.source != "stance":
             return mean
