@@ -114,6 +114,11 @@ class Excursions:
             return None, self._return(top, bent_again=None)
         return None, None
 
+    @property
+    def rising(self) -> bool:
+        """Whether a return from a bend is under way, not yet handed over."""
+        return self._bottom is not None
+
     def finish(self) -> Return | None:
         """The return under way when the data end, if it came back far enough."""
         top = self._zigzag.candidate

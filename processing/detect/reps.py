@@ -275,8 +275,8 @@ class RepCounter:
         """True once, when the set has gone ``max_rest_in_set_s`` without a rep."""
         if self._last_end is None or tick - self._last_end < self._rest_ticks:
             return False
-        if self._waiting is not None:
-            return False
+        if self._waiting is not None or self._excursions.rising:
+            return False  # a rep of this set may still be under way
         self._close_lone_first(reps)
         self._last_end = None
         self._pulls_mps.clear()
