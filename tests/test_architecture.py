@@ -26,12 +26,6 @@ PACKAGES = ("sensor", "processing", "dashboard")
 
 MAX_MODULE_LINES = 400
 MAX_CLASS_LINES = 200
-#: Modules allowed over the size limits, with every class in them. Rewritten by issue 10;
-#: remove from this list then.
-OVERSIZE_ALLOWED = {
-    "processing/detect/pipeline.py",  # rewritten by issue 10; remove from this list then
-    "processing/detect/reps.py",  # rewritten by issue 10; remove from this list then
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,16 +260,5 @@ def oversize(path: Path) -> list[str]:
 
 
 def test_modules_and_classes_are_small() -> None:
-    found = [
-        problem
-        for path in MODULES.values()
-        if str(path.relative_to(ROOT)) not in OVERSIZE_ALLOWED
-        for problem in oversize(path)
-    ]
+    found = [problem for path in MODULES.values() for problem in oversize(path)]
     assert not found, "\n".join(found)
-
-
-@pytest.mark.parametrize("rel", sorted(OVERSIZE_ALLOWED))
-def test_the_size_allowance_is_still_needed(rel: str) -> None:
-    # Once a listed module fits, it leaves the list, so the limit holds for it from then on.
-    assert oversize(ROOT / rel), f"{rel} fits the limits now: remove it from OVERSIZE_ALLOWED"

@@ -9,17 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy.optimize import brentq
 
 from processing.detect.alerts import ReferenceSettings
-from processing.detect.motion import central_climb
-from processing.detect.pipeline import (
-    AnalysisResult,
-    Pipeline,
-    PipelineConfig,
-    carried_hinge_deg,
-    forward_filled,
-)
+from processing.detect.pipeline import AnalysisResult, Pipeline, PipelineConfig
 from processing.detect.ticks import TickSettings
 from processing.offline.analysis import analyze_recording
 from sensor.recording import iter_batches, read_recording, read_truth
@@ -39,21 +31,6 @@ def analyzed(spec: SessionSpec) -> tuple[AnalysisResult, dict]:  # type: ignore[
 def counts(result: AnalysisResult, truth: dict) -> tuple[list[int], list[int]]:  # type: ignore[type-arg]
     """Reps per set as detected and as true."""
     return [len(s.reps) for s in result.sets], [len(s["reps"]) for s in truth["sets"]]
-
-
-def test_the_middle_of_a_minimum_jerk_climb_is_marked_where_it_passes_10_and_90_percent() -> None:
-    duration_s, rate_hz = 1.5, 200.0
-    tau = np.linspace(0.0, 1.0, round(duration_s * rate_hz) + 1)
-    height_m = 0.4 * (10 * tau**3 - 15 * tau**4 + 6 * tau**5)
-
-    def crossing(fraction: float) -> float:
-        return float(brentq(lambda t: 10 * t**3 - 15 * t**4 + 6 * t**5 - fraction, 0.0, 1.0))
-
-    marks = central_climb(height_m)
-    assert marks is not None
-    assert marks[0] / rate_hz == pytest.approx(crossing(0.1) * duration_s, abs=1 / rate_hz)
-    assert marks[1] / rate_hz == pytest.approx(crossing(0.9) * duration_s, abs=1 / rate_hz)
-    assert central_climb(height_m[::-1]) is None  # a descent is no climb
 
 
 @pytest.mark.parametrize("seed", [3, 8])
@@ -180,24 +157,6 @@ def test_a_silent_upper_sensor_mid_pull_neither_adds_nor_moves_a_rep(seed: int) 
     true = [r["lockout"] for s in truth["sets"] for r in s["reps"]]
     assert len(found) == len(true) == 4
     assert np.max(np.abs(np.subtract(found, true))) < 0.75
-
-
-def test_the_hinge_is_carried_through_an_upper_gap_in_proportion_to_the_pelvis() -> None:
-    lower = np.array([40.0, 20.0, 0.5, np.nan])
-    upper_then = np.full(4, 55.0)
-    lower_then = np.full(4, 40.0)
-    carried = carried_hinge_deg(lower, upper_then, lower_then)
-    assert carried[:3] == pytest.approx([55.0, 27.5, 0.6875])  # no jump, upright at lockout
-    assert np.isnan(carried[3])
-    near_upright = carried_hinge_deg(np.array([3.0]), np.array([6.0]), np.array([2.0]))
-    assert near_upright[0] == pytest.approx(7.0)  # the last difference, not a 3x ratio
-    unseen = carried_hinge_deg(np.array([12.0]), np.array([np.nan]), np.array([np.nan]))
-    assert unseen[0] == 12.0
-
-
-def test_forward_filled_repeats_the_last_value_seen() -> None:
-    values = np.array([np.nan, 1.0, np.nan, np.nan, 4.0, np.nan])
-    assert forward_filled(values, 9.0).tolist() == [9.0, 1.0, 1.0, 1.0, 4.0, 4.0]
 
 
 def test_alerts_follow_the_reference_reps_once_they_are_in() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -12,9 +11,6 @@ from processing.detect.posture import SensorPosture
 from processing.detect.reps import RepTicks
 from processing.events import Mode, Rep
 from sensor.samples import FloatArray
-
-if TYPE_CHECKING:
-    from processing.detect.pipeline import PipelineConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,14 +30,16 @@ class RepMeasurer:
         history: TickHistory,
         postures: dict[str, SensorPosture],
         mode: Mode,
-        config: PipelineConfig,
+        rate_hz: float,
+        max_missing_in_rep: float,
     ) -> None:
-        """Measure from ``history`` with the references in ``postures``."""
+        """Measure from ``history`` (ticks at ``rate_hz``) with the references in
+        ``postures``; a rep missing more than ``max_missing_in_rep`` of its ticks has no peak."""
         self._history = history
         self._postures = postures
         self._mode = mode
-        self._rate_hz = config.ticks.tick_rate_hz
-        self._max_missing = config.max_missing_in_rep
+        self._rate_hz = rate_hz
+        self._max_missing = max_missing_in_rep
 
     def angles(self, up: dict[str, FloatArray]) -> Angles:
         """Alert and pelvis angles of consecutive ticks, from every sensor's up vectors."""

@@ -118,7 +118,9 @@ class Pipeline:
         self._book = SetBook(
             threshold_deg, self.config.reference, self.config.reps.max_rest_in_set_s
         )
-        self._measurer = RepMeasurer(self._history, self._postures, self.mode, self.config)
+        self._measurer = RepMeasurer(
+            self._history, self._postures, self.mode, rate_hz, self.config.max_missing_in_rep
+        )
         self._live_every = max(round(rate_hz / self.config.live_rate_hz), 1)
         self._started = False
         self._finished = False
@@ -218,7 +220,7 @@ class Pipeline:
         allowed = pelvis_deg != pelvis_deg or pelvis_deg > self.config.hinged_pelvis_deg
         change = self._alerter.step(t_s, float(angles.alert_deg[j]), bool(allowed))
         if change is not None:
-            out.append(self._book.alert_event(change))
+            out.append(self._book.alert_event(change, self._counter.rep_under_way()))
         for rep_ticks in reps:
             self._accept_rep(rep_ticks, out)
             changed = True  # the rep refined the forward axis, maybe the upright too

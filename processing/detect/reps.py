@@ -127,6 +127,14 @@ class RepCounter:
             self._judge(ready, reps)
         return reps, self._set_closed(tick, reps)
 
+    def rep_under_way(self) -> int | None:
+        """Reps accepted but not yet handed out, plus one for a rise being followed: the
+        place in its set of the rep the lifter is in now; None outside any rep."""
+        in_hand = (self._first is not None) + (self._waiting is not None)
+        if self._excursions.rising:
+            return in_hand + 1
+        return in_hand if self._waiting is not None else None
+
     def finish(self) -> list[RepTicks]:
         """Settle what is pending at the end of the data."""
         reps: list[RepTicks] = []

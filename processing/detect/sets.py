@@ -66,11 +66,19 @@ class SetBook:
         }
         return [Event("threshold", t_s, data)]
 
-    def alert_event(self, change: AlertChange) -> Event:
-        """A ``flexion_alert`` when the alert goes on, ``flexion_clear`` when it goes off."""
+    def alert_event(self, change: AlertChange, rep_under_way: int | None) -> Event:
+        """A ``flexion_alert`` when the alert goes on, ``flexion_clear`` when it goes off.
+
+        The alert names the rep it happened in (``rep_under_way``: how many reps of the set
+        are still to be filed, counting the one in progress), or no rep (``set`` and ``rep``
+        null) when the lifter was not in one: setting up, handling plates.
+        """
         if change.ended is None:
-            set_no = len(self.sets) + (0 if self._open else 1)
-            rep_no = (len(self.sets[-1].reps) if self._open else 0) + 1
+            set_no: int | None = None
+            rep_no: int | None = None
+            if rep_under_way is not None:
+                set_no = len(self.sets) + (0 if self._open else 1)
+                rep_no = (len(self.sets[-1].reps) if self._open else 0) + rep_under_way
             data: dict[str, Any] = {
                 "angle_deg": round(change.angle_deg, 2),
                 "threshold_deg": self.threshold_deg,
