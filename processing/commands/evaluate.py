@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from processing.commands.option_ranges import THRESHOLD_DEG
 
 if TYPE_CHECKING:
+    from processing.offline.count_evaluation import CountScore
     from processing.offline.evaluation import FileScore
 
 #: File name endings of recordings (``imu-recording/1``).
@@ -26,7 +27,10 @@ def register(subparsers: Any) -> None:
         "evaluate",
         help="score the analysis against ground truth on a directory of recordings",
         description="Analyze every recording in DIR (searched recursively) that has a "
-        "NAME.truth.json beside it and print per-file and total figures: sets with the exact "
+        "NAME.truth.json beside it and print two sections. Real recordings (count-only truth: "
+        "expected_reps and tolerance): reps found and whether within tolerance, per lifter's "
+        "set or per activity, median peak angle and sensor swing, and the targets met. "
+        "Simulated sessions (full truth): per-file and total figures: sets with the exact "
         "rep count, missed and spurious sets, rep precision and recall (lockouts within "
         "0.75 s), peak-flexion RMSE and bias (dual and single apart), alert precision and recall.",
     )
@@ -43,8 +47,10 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Score every recording with truth; exit 1 if one could not be read, 2 without any."""
+    from processing.offline.count_evaluation import real_json
     from processing.offline.evaluation import total_score
     from processing.offline.evaluation_report import print_evaluation
+    from processing.offline.real_targets import real_targets
     from processing.wire.json_text import to_json_text
 
     directory = Path(args.directory)
@@ -54,13 +60,16 @@ def run(args: argparse.Namespace) -> int:
             f"backspotter evaluate: no recording with a .truth.json in {directory}", file=sys.stderr
         )
         return 2
-    scores, failures = _score_all(directory, paths, args.threshold)
+    scores, real, failures = _score_all(directory, paths, args.threshold)
     total = total_score(scores)
+    targets = real_targets(real)
     if args.json:
+        # "files" and "total" are the simulated (full-truth) figures, as before "real" came
         figures = {"files": [s.to_json() for s in scores], "total": total.to_json()}
+        figures["real"] = real_json(real, [t.to_json() for t in targets])
         print(to_json_text({**figures, "failed": failures}, indent=2))
     else:
-        print_evaluation(scores, total, failures)
+        print_evaluation(scores, total, failures, real, targets)
     return 1 if failures else 0
 
 
@@ -77,29 +86,42 @@ def recordings_with_truth(directory: Path) -> list[Path]:
 
 def _score_all(
     directory: Path, paths: list[Path], threshold_deg: float | None
-) -> tuple[list[FileScore], dict[str, str]]:
-    """Scores of the files that could be analyzed, and why the others could not."""
+) -> tuple[list[FileScore], list[CountScore], dict[str, str]]:
+    """Full-truth and count-only scores of the files analyzed, and why others were not."""
+    from processing.offline.evaluation import FileScore
     from sensor.exc import BackspotterSensorError
 
     scores: list[FileScore] = []
+    real: list[CountScore] = []
     failures: dict[str, str] = {}
     with _progress_over_files(paths) as start_file:
         for path in paths:
             name = str(path.relative_to(directory))
             try:
-                scores.append(score_recording(path, name, threshold_deg, start_file(name)))
+                score = score_recording(path, name, threshold_deg, start_file(name))
             except BackspotterSensorError as exc:
                 failures[name] = str(exc)
-    return scores, failures
+                continue
+            if isinstance(score, FileScore):
+                scores.append(score)
+            else:
+                real.append(score)
+    return scores, real, failures
 
 
 def score_recording(
     path: Path, name: str, threshold_deg: float | None, progress: ProgressCallback | None = None
-) -> FileScore:
-    """Analyze one recording with the truth's threshold (or ``threshold_deg``) and score it."""
+) -> FileScore | CountScore:
+    """Analyze one recording with the truth's threshold (or ``threshold_deg``) and score it.
+
+    Full truth (``sets``) gives a ``FileScore``, count-only truth (``expected_reps``) a
+    ``CountScore``; a truth with neither is refused as malformed.
+    """
     from processing.detect.pipeline import PipelineConfig
     from processing.offline.analysis import analyze_recording
+    from processing.offline.count_evaluation import is_count_only, score_count
     from processing.offline.evaluation import score_file, with_threshold
+    from processing.offline.swing import sensor_swing_deg
     from sensor.exc import RecordingFormatError
     from sensor.recording import read_recording, read_truth
 
@@ -107,9 +129,16 @@ def score_recording(
     truth = read_truth(path)
     if truth is None:
         raise RecordingFormatError(str(path), None, None, "no NAME.truth.json beside it")
+    count_only = is_count_only(truth)
+    if not count_only and "sets" not in truth:
+        raise RecordingFormatError(
+            str(path), None, None, "its NAME.truth.json has neither sets nor expected_reps"
+        )
     if threshold_deg is None:
         threshold_deg = truth.get("threshold_deg")
     result = analyze_recording(recording, PipelineConfig(threshold_deg=threshold_deg), progress)
+    if count_only:
+        return score_count(name, truth, result.to_json(), sensor_swing_deg(recording))
     return score_file(name, with_threshold(truth, result.threshold_deg), result.to_json())
 
 

@@ -1,4 +1,8 @@
-"""The ``evaluate`` command's tables: figures per file, totals, and peak-flexion error per mode."""
+"""The ``evaluate`` command's output: real recordings, then simulated sessions, then failures.
+
+Real recordings (count-only truth) are printed by :mod:`processing.offline.count_report`;
+simulated sessions (full truth) get figures per file, totals and peak-flexion error per mode.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,10 @@ from collections.abc import Mapping, Sequence
 from rich.console import Console
 from rich.table import Table
 
+from processing.offline.count_evaluation import CountScore
+from processing.offline.count_report import print_real
 from processing.offline.evaluation import Counts, ErrorStats, FileScore, SetScore, TotalScore
+from processing.offline.real_targets import TargetResult
 
 #: What the peak angle measures in each mode (docs/measurement.md).
 ANGLE_OF_MODE = {"dual": "lumbar flexion", "single": "trunk inclination"}
@@ -20,12 +27,28 @@ FILE_OUTPUT_WIDTH = 200
 
 
 def print_evaluation(
-    scores: Sequence[FileScore], total: TotalScore, failures: Mapping[str, str]
+    scores: Sequence[FileScore],
+    total: TotalScore,
+    failures: Mapping[str, str],
+    real: Sequence[CountScore] = (),
+    targets: Sequence[TargetResult] = (),
 ) -> None:
-    """Per-file table with a total row, the flexion error per mode, then what went wrong."""
+    """Real recordings and their targets, simulated sessions, then what could not be read."""
     console = Console()
     if not console.is_terminal:
         console.width = FILE_OUTPUT_WIDTH  # a log keeps whole rows, whatever the terminal was
+    if real:
+        console.rule("Real recordings")
+        print_real(console, real, targets)
+    if scores:
+        console.rule("Simulated sessions")
+        print_simulated(console, scores, total)
+    for name, reason in failures.items():
+        console.print(f"[red]not evaluated[/red] {name}: {reason}")
+
+
+def print_simulated(console: Console, scores: Sequence[FileScore], total: TotalScore) -> None:
+    """Per-file table with a total row, the flexion error per mode, and spurious sets."""
     table = Table(title="Evaluation against ground truth")
     table.add_column(_COLUMNS[0], overflow="fold")
     for name in _COLUMNS[1:]:
@@ -40,8 +63,6 @@ def print_evaluation(
     console.print(table)
     console.print(_flexion_table(total.flexion_errors_deg))
     console.print(_spurious_line(total.sets))
-    for name, reason in failures.items():
-        console.print(f"[red]not evaluated[/red] {name}: {reason}")
 
 
 def _cells(sets: SetScore, reps: Counts, alerts: Counts, flexion: ErrorStats | None) -> list[str]:
