@@ -57,8 +57,8 @@ class RepSettings:
     #: A lone rise is a rep only if the lifter stayed down past half the bend at least this
     #: long, in s, gripping the bar (a sit-to-stand turns round at once)...
     min_setup_s: float = 1.5
-    #: ...and no rise is if longer than this, in s: a hinge held that long was a row, a
-    #: plate or a shoe.
+    #: ...and no rise is if the lifter stayed past half the bend longer than this, in s: a
+    #: hinge held that long was a row, a plate or a shoe.
     max_setup_s: float = 15.0
     #: A rep returns the lifter to the height they left: measured from rest before the bend
     #: to rest after the lockout, the sensor may end at most this much higher or lower, in m
@@ -89,8 +89,10 @@ class _Rise:
     start: int
     lockout: int
     climb_mps: float
-    #: Seconds the lifter stayed down (past half the bend) before the rise began.
+    #: Seconds the lifter stayed down (past half the bend) before the rise began...
     dwell_s: float
+    #: ...and until the rise came back up past half the bend.
+    down_s: float
     #: True when no bend followed within the longest lockout hold: the set's last rise.
     final: bool
 
@@ -194,11 +196,17 @@ class RepCounter:
         margin = round(0.3 * self._rate_hz)
         vertical = self._history.features(self._role, start - margin, lockout + margin)
         climb = peak_climb_mps(vertical[:, Feature.VERTICAL_MPS2], self._rate_hz)
-        dwell_s = (start - self._halfway_down(bend.before, bottom)) / self._rate_hz
+        dwell_s = (start - self._first_past(bend.before, bottom, bend.before.deg)) / self._rate_hz
+        # How long the hinge stayed past halfway between the bottom and the more upright end
+        # of the excursion: a recording that starts bent over the bar starts at the bottom.
+        halfway_deg = (bottom.deg + min(bend.before.deg, top.deg)) / 2
+        above = np.flatnonzero(hinge[: lockout - bottom.tick + 1] >= halfway_deg)
+        halfway_up = bottom.tick + (int(above[-1]) if above.size else 0)
+        down_s = (halfway_up - self._first_past(bend.before, bottom, top.deg)) / self._rate_hz
         final = bend.bent_again is None
         if bend.bent_again is not None:
             final = self._hold_end(top, swing, bend.bent_again) - lockout > self._hold_ticks
-        return _Rise(bend, start, lockout, climb, dwell_s, final)
+        return _Rise(bend, start, lockout, climb, dwell_s, down_s, final)
 
     def _is_rep(self, rise: _Rise) -> bool:
         """Principles 2 to 4 of the module docstring (1 is the zigzag's swing)."""
@@ -206,7 +214,7 @@ class RepCounter:
         bend_deg = bend.bottom.deg - bend.before.deg
         if bend.top.deg - bend.before.deg > s.max_short_of_upright * bend_deg:
             return False
-        if rise.dwell_s > s.max_setup_s or self._walked_off(rise):
+        if rise.down_s > s.max_setup_s or self._walked_off(rise):
             return False
         net_m = self._net_rise_m(rise)
         if net_m is not None and abs(net_m) > s.max_height_change_m:
@@ -266,11 +274,11 @@ class RepCounter:
         near = np.flatnonzero(hinge <= top.deg + self.settings.lockout_fraction * swing_deg)
         return top.tick + (int(near[-1]) if near.size else 0)
 
-    def _halfway_down(self, before: Turn, bottom: Turn) -> int:
-        """When the bend from ``before`` to ``bottom`` passed halfway: the lifter is down
-        from then on, setting up or gripping, until the rise starts."""
+    def _first_past(self, before: Turn, bottom: Turn, upright_deg: float) -> int:
+        """When the bend from ``before`` to ``bottom`` passed halfway from ``upright_deg``:
+        the lifter is down from then on, setting up or gripping, until the rise starts."""
         hinge = self._history.hinge_deg(before.tick, bottom.tick)
-        down = np.flatnonzero(hinge >= (before.deg + bottom.deg) / 2.0)
+        down = np.flatnonzero(hinge >= (min(before.deg, upright_deg) + bottom.deg) / 2.0)
         return before.tick + (int(down[0]) if down.size else bottom.tick - before.tick)
 
     def _arrival(self, top: Turn, bottom: Turn) -> int:
