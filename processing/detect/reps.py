@@ -48,12 +48,12 @@ class RepSettings:
     walking_mps2: float = 0.8
     #: ...judged over this long after a lockout, in s.
     walk_window_s: float = 2.0
-    #: The last rise of a set is standing up without the bar when its sensor climbs faster
-    #: than this multiple of the set's median pull...
+    #: A rise whose sensor climbs faster than this, in m/s, is standing up without the bar
+    #: (unloaded, 0.7-1.2 m/s; loaded pulls stay below it)...
+    unloaded_speed_mps: float = 0.6
+    #: ...and so is the last rise of a set of fast pulls if faster than this multiple of
+    #: their median.
     unloaded_speed_ratio: float = 1.5
-    #: ...and a lone rise when faster than this, in m/s (standing up unloaded peaks at
-    #: 0.7-1.2 m/s, a heavy single far below).
-    unloaded_speed_mps: float = 1.0
     #: A lone rise is a rep only if the lifter stayed down past half the bend at least this
     #: long, in s, gripping the bar (a sit-to-stand turns round at once)...
     min_setup_s: float = 1.5
@@ -220,8 +220,8 @@ class RepCounter:
         if net_m is not None and abs(net_m) > s.max_height_change_m:
             return False
         if rise.final and self._pulls_mps:
-            limit = s.unloaded_speed_ratio * float(np.median(self._pulls_mps))
-            return rise.climb_mps <= limit
+            set_pace_mps = s.unloaded_speed_ratio * float(np.median(self._pulls_mps))
+            return rise.climb_mps <= max(set_pace_mps, s.unloaded_speed_mps)
         return True
 
     def _lone_lift(self, rise: _Rise) -> bool:
