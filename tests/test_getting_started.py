@@ -80,8 +80,8 @@ def test_every_command_of_the_guide_works_on_an_emulated_radio(tmp_path: Path) -
         output = ctrl_c(service, run_log)
     finally:
         service.kill()
-    assert "calibrated" in output and "'source': 'stance'" in output, output
-    assert "session end" in output, output
+    assert "upright reference taken from your stance" in output, output
+    assert "session ended" in output, output
     store_path = tmp_path / "data" / "backspotter" / "sessions.sqlite3"
     with SessionStore(store_path) as store:
         (session,) = store.list_sessions("me")

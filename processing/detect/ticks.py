@@ -15,6 +15,10 @@ from processing.detect.angles import unit
 from sensor.samples import FloatArray
 
 
+#: Times closer than this, in s, are the same moment (far below any sample interval).
+_SAME_MOMENT_S = 1e-9
+
+
 @dataclass(frozen=True, slots=True)
 class TickSettings:
     """How sensors are resampled onto the common grid."""
@@ -153,9 +157,12 @@ class TickAligner:
         after = np.searchsorted(track.t_s, t_s, side="left")
         before = np.clip(after - 1, 0, None)
         after_c = np.clip(after, 0, track.t_s.size - 1)
-        exact = track.t_s[after_c] == t_s
+        # Tick times are index / rate, which can land a rounding step past a sample stamped
+        # at the very same moment: within that step the sample is the tick's own, or the
+        # tick would read as uncovered in one batching and covered in another.
+        exact = np.abs(track.t_s[after_c] - t_s) <= _SAME_MOMENT_S
         span = track.t_s[after_c] - track.t_s[before]
-        outside = (t_s < track.t_s[0]) | (t_s > track.t_s[-1])
+        outside = (t_s < track.t_s[0] - _SAME_MOMENT_S) | (t_s > track.t_s[-1] + _SAME_MOMENT_S)
         return np.asarray(outside | (~exact & (span > self.settings.max_gap_s)))
 
     def _trim(self, released_s: float) -> None:
