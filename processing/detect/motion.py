@@ -21,6 +21,10 @@ class Feature(IntEnum):
 
 
 N_FEATURES = len(Feature)
+#: At rest, the gyroscope reads below this, in degrees per second...
+REST_GYRO_DPS = 8.0
+#: ...and the accelerometer is within this of gravity, in m/s^2 (0.03 g).
+REST_ACCEL_MPS2 = 0.3
 
 
 def motion_features(batch: SampleBatch, up: FloatArray) -> FloatArray:
@@ -67,6 +71,6 @@ def at_rest(features: FloatArray) -> np.ndarray:
     unseen), so its vertical speed is zero."""
     with np.errstate(invalid="ignore"):
         return np.asarray(
-            (features[:, Feature.GYRO_DPS] < 8.0)
-            & (features[:, Feature.ACCEL_DEVIATION_MPS2] < 0.3)
+            (features[:, Feature.GYRO_DPS] < REST_GYRO_DPS)
+            & (features[:, Feature.ACCEL_DEVIATION_MPS2] < REST_ACCEL_MPS2)
         )

@@ -27,6 +27,20 @@ from processing.detect.excursions import Excursions, Return, Turn
 from processing.detect.history import TickHistory
 from processing.detect.motion import Feature, at_rest, net_rise_m, peak_climb_mps
 
+#: The concentric starts when the hinge has left the bottom by this fraction of the bend.
+LEFT_BOTTOM_FRACTION = 0.05
+#: An eccentric has arrived at the bottom within this fraction of the bend (the hinge still
+#: creeps while the lifter resets the grip, which is no longer the rep).
+ARRIVED_FRACTION = 0.15
+#: A dropped rep ends this long after its lockout, in s (the bar is let go).
+DROPPED_END_S = 0.5
+#: The climb is integrated from this long before the start to this long after the lockout,
+#: in s, where the body is about to move or has just stopped.
+CLIMB_MARGIN_S = 0.3
+#: Rest is looked for this far before a bend and after a lockout, in s; a height change
+#: measured over more than this drifts too far to judge.
+REST_REACH_S = 3.0
+
 
 @dataclass(frozen=True, slots=True)
 class RepSettings:
@@ -156,7 +170,7 @@ class RepCounter:
             self._close_lone_first(reps)
             return
         if rise.final:
-            end = min(bend.top.tick, rise.lockout + round(0.5 * self._rate_hz))
+            end = min(bend.top.tick, rise.lockout + round(DROPPED_END_S * self._rate_hz))
             self._settle(rise, end, reps)
         else:
             self._waiting = rise
@@ -189,11 +203,11 @@ class RepCounter:
         bottom, top = bend.bottom, bend.top
         hinge = self._history.hinge_deg(bottom.tick, top.tick)
         swing = bottom.deg - top.deg
-        left = np.flatnonzero(hinge < bottom.deg - 0.05 * swing)
+        left = np.flatnonzero(hinge < bottom.deg - LEFT_BOTTOM_FRACTION * swing)
         start = max(bottom.tick + (int(left[0]) - 1 if left.size else 0), bottom.tick)
         locked = np.flatnonzero(hinge <= top.deg + self.settings.lockout_fraction * swing)
         lockout = bottom.tick + (int(locked[0]) if locked.size else top.tick - bottom.tick)
-        margin = round(0.3 * self._rate_hz)
+        margin = round(CLIMB_MARGIN_S * self._rate_hz)
         vertical = self._history.features(self._role, start - margin, lockout + margin)
         climb = peak_climb_mps(vertical[:, Feature.VERTICAL_MPS2], self._rate_hz)
         dwell_s = (start - self._first_past(bend.before, bottom, bend.before.deg)) / self._rate_hz
@@ -233,7 +247,7 @@ class RepCounter:
     def _net_rise_m(self, rise: _Rise) -> float | None:
         """Height the sensor gained from rest before the bend to rest after the lockout
         (None when it was not at rest on both sides)."""
-        reach = round(3.0 * self._rate_hz)
+        reach = round(REST_REACH_S * self._rate_hz)
         down = rise.start - round(rise.dwell_s * self._rate_hz)
         before = self._history.features(self._role, down - reach, down)
         after = self._history.features(self._role, rise.lockout, rise.lockout + reach)
@@ -284,7 +298,7 @@ class RepCounter:
     def _arrival(self, top: Turn, bottom: Turn) -> int:
         """When an eccentric from ``top`` reached ``bottom`` (within 15% of the bend)."""
         hinge = self._history.hinge_deg(top.tick, bottom.tick)
-        near = np.flatnonzero(hinge >= bottom.deg - 0.15 * (bottom.deg - top.deg))
+        near = np.flatnonzero(hinge >= bottom.deg - ARRIVED_FRACTION * (bottom.deg - top.deg))
         return top.tick + (int(near[0]) if near.size else bottom.tick - top.tick)
 
     def _set_closed(self, tick: int, reps: list[RepTicks]) -> bool:

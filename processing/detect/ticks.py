@@ -14,7 +14,6 @@ import numpy as np
 from processing.detect.angles import unit
 from sensor.samples import FloatArray
 
-
 #: Times closer than this, in s, are the same moment (far below any sample interval).
 _SAME_MOMENT_S = 1e-9
 
