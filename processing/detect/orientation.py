@@ -103,13 +103,30 @@ class OrientationFilter:
         resting, direction = self._at_rest(gyro_dps, accel_g)
         min_cos = float(np.cos(np.radians(self.settings.acceleration_rejection_deg)))
         ahrs, bias = self._ahrs, self._bias
+        gap_s, recent = self.settings.restart_after_gap_s, self._recent_dt_s
+        # The clock is kept inline (not in a method per sample): this loop is the pipeline's
+        # hottest, once per sample of every sensor.
         for i, t_s in enumerate(batch.t_s.tolist()):
-            if self._last_t_s is not None and t_s <= self._last_t_s:
+            last = self._last_t_s
+            if last is not None and t_s <= last:
                 # A duplicated or out-of-order sample adds nothing: integrating its gyroscope
                 # reading again would turn the estimate twice as far (once 60 deg off).
                 up[i] = ahrs.get_gravity()
                 continue
-            if self._advance_clock(t_s) or self._misaligned_samples >= self._misaligned_limit:
+            self._last_t_s = t_s
+            # Start afresh on the first sample and after a long gap: the orientation is then
+            # unknown and the accelerometer is the best guess, better than x-io's start-up
+            # ramp, which takes seconds and could swallow a whole rep.
+            restart = last is None or t_s - last > gap_s
+            if not restart:
+                dt_s = t_s - last
+                if abs(dt_s - self._period_s) > 1e-9:
+                    self._period_s = dt_s
+                    ahrs.set_sample_period(dt_s)
+                recent.append(dt_s)
+                if len(recent) >= RATE_WINDOW_SAMPLES:
+                    self._follow_rate()
+            if restart or self._misaligned_samples >= self._misaligned_limit:
                 ahrs.set_quaternion(quaternion_from_up(accel_g[i]))
                 ahrs.skip_startup()
                 self._misaligned_samples = 0
@@ -130,36 +147,13 @@ class OrientationFilter:
         )
         return resting.tolist(), accel_g / np.maximum(norm_g, 1e-9)[:, None]
 
-    def _advance_clock(self, t_s: float) -> bool:
-        """Tell the AHRS the time since the previous sample; True when it must start afresh.
-
-        The filter starts afresh on the first sample and after a long gap: the orientation is
-        then unknown and the accelerometer is the best guess, better than x-io's start-up ramp,
-        which takes seconds and could swallow a whole rep.
-        """
-        last = self._last_t_s
-        self._last_t_s = t_s
-        if last is None:
-            return True
-        dt_s = t_s - last
-        if dt_s > self.settings.restart_after_gap_s:
-            return True
-        if dt_s > 0.0 and abs(dt_s - self._period_s) > 1e-9:
-            self._period_s = dt_s
-            self._ahrs.set_sample_period(dt_s)
-        self._follow_rate(dt_s)
-        return False
-
-    def _follow_rate(self, dt_s: float) -> None:
+    def _follow_rate(self) -> None:
         """Set the filter up again when the sensor's typical rate strays from its settings.
 
         Samples may be stamped on arrival, several per notification microseconds apart, so
-        the median interval can be near zero: the rate is the mean over a window, leaving
-        out intervals where packets were lost.
+        the median interval can be near zero: the rate is the mean over a window of
+        intervals, leaving out those where packets were lost.
         """
-        self._recent_dt_s.append(dt_s)
-        if len(self._recent_dt_s) < RATE_WINDOW_SAMPLES:
-            return
         typical_dt_s = typical_interval_s(np.asarray(self._recent_dt_s))
         self._recent_dt_s.clear()
         if typical_dt_s <= 0.0:

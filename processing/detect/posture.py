@@ -118,6 +118,11 @@ class UprightReference:
         lifters slouch and lockouts define upright better.
         """
         self._first_tick = tick if self._first_tick is None else self._first_tick
+        if (
+            self.source is not None
+            or tick - self._first_tick > self._window_ticks + self._stance_ticks
+        ):
+            return False  # a stance can only open the session
         self.still_ticks = self.still_ticks + 1 if all_still else 0
         if self.source is not None or self.still_ticks != self._stance_ticks:
             return False

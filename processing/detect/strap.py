@@ -43,20 +43,20 @@ class FaceSide:
 
     def signs(self, tilt_deg: FloatArray, footfall_mps2: FloatArray) -> FloatArray:
         """The forward sign in force at each tick of a block (NaN ticks keep the last)."""
-        out = np.empty(tilt_deg.shape)
-        walking = np.nan_to_num(footfall_mps2) > self._walking_mps2
-        for k, (deg, walks) in enumerate(zip(tilt_deg.tolist(), walking.tolist(), strict=True)):
-            if deg == deg:
-                self._observe(deg, walks)
-            out[k] = self._sign
-        return out
-
-    def _observe(self, deg: float, walks: bool) -> None:
-        """Take in one tick's tilt and decide the sign again."""
-        if walks:
-            self._walk_sum_deg += deg
-            self._walk_ticks += 1
-        self._low_deg = min(self._low_deg, deg)
-        self._high_deg = max(self._high_deg, deg)
-        centre = self._walk_sum_deg / self._walk_ticks if self._walk_ticks else 0.0
-        self._sign = 1.0 if self._high_deg - centre >= centre - self._low_deg else -1.0
+        seen = ~np.isnan(tilt_deg)
+        walking = seen & (np.nan_to_num(footfall_mps2) > self._walking_mps2)
+        walk_sum = self._walk_sum_deg + np.cumsum(np.where(walking, tilt_deg, 0.0))
+        walk_ticks = self._walk_ticks + np.cumsum(walking)
+        low = np.minimum.accumulate(np.where(seen, tilt_deg, np.inf))
+        high = np.maximum.accumulate(np.where(seen, tilt_deg, -np.inf))
+        low = np.minimum(low, self._low_deg)
+        high = np.maximum(high, self._high_deg)
+        centre = np.where(walk_ticks > 0, walk_sum / np.maximum(walk_ticks, 1), 0.0)
+        decided = np.isfinite(low)
+        signs = np.where(high - centre >= centre - low, 1.0, -1.0)
+        signs = np.where(decided, signs, self._sign)
+        if tilt_deg.size:
+            self._walk_sum_deg, self._walk_ticks = float(walk_sum[-1]), int(walk_ticks[-1])
+            self._low_deg, self._high_deg = float(low[-1]), float(high[-1])
+            self._sign = float(signs[-1])
+        return np.asarray(signs, dtype=np.float64)
