@@ -14,7 +14,7 @@ from sensor.samples import FloatArray
 
 class TickHistory:
     """Ring buffer of per-tick up vectors and motion features (per sensor) and the counting
-    signals (hinge angle and footfall level of the motion sensor)."""
+    signals (hinge angle and footfall level of the motion sensor, pelvis tilt)."""
 
     def __init__(self, roles: tuple[str, ...], n_features: int, capacity: int) -> None:
         """Allocate room for ``capacity`` ticks."""
@@ -23,6 +23,7 @@ class TickHistory:
         self._features = {role: np.full((capacity, n_features), np.nan) for role in roles}
         self._hinge_deg = np.full(capacity, np.nan)
         self._footfall_mps2 = np.full(capacity, np.nan)
+        self._pelvis_deg = np.full(capacity, np.nan)
         self._newest = -1
 
     @property
@@ -35,14 +36,15 @@ class TickHistory:
         index: np.ndarray,
         up: dict[str, FloatArray],
         features: dict[str, FloatArray],
-        counting: tuple[FloatArray, FloatArray],
+        counting: tuple[FloatArray, FloatArray, FloatArray],
     ) -> None:
-        """Store a block of consecutive ticks with their hinge angle and footfall level."""
+        """Store a block of consecutive ticks with their hinge angle, footfall level and
+        pelvis tilt."""
         slots = index % self.capacity
         for role, values in up.items():
             self._up[role][slots] = values
             self._features[role][slots] = features[role]
-        self._hinge_deg[slots], self._footfall_mps2[slots] = counting
+        self._hinge_deg[slots], self._footfall_mps2[slots], self._pelvis_deg[slots] = counting
         self._newest = int(index[-1])
 
     def _read(self, ring: FloatArray, first: int, last: int) -> FloatArray:
@@ -71,3 +73,7 @@ class TickHistory:
     def footfall_mps2(self, first: int, last: int) -> FloatArray:
         """Footfall level of the motion sensor for ticks ``first..last``."""
         return self._read(self._footfall_mps2, first, last)
+
+    def pelvis_deg(self, first: int, last: int) -> FloatArray:
+        """Pelvis tilt from its walking carriage for ticks ``first..last`` (NaN unknown)."""
+        return self._read(self._pelvis_deg, first, last)

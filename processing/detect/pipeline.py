@@ -189,10 +189,10 @@ class Pipeline:
             return Update(events, _empty_trace())
         motion = self._motion_role
         vertical = block.features[motion][:, Feature.VERTICAL_MPS2]
-        counting = self._signals.update(block.up[motion], vertical)
-        self._history.store(
-            block.index, block.up, block.features, (counting.hinge_deg, counting.footfall_mps2)
-        )
+        pelvis_up = block.up.get("lower") if self.mode == "dual" else None
+        counting = self._signals.update(block.up[motion], vertical, pelvis_up)
+        signals = (counting.hinge_deg, counting.footfall_mps2, counting.pelvis_deg)
+        self._history.store(block.index, block.up, block.features, signals)
         still = [self.config.posture.still(f) for f in block.features.values()]
         all_still = np.logical_and.reduce(still)
         angles = self._measurer.angles(block.up)

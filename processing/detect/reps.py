@@ -7,7 +7,8 @@ principles that hold for real lifting (docs/measurement.md states them):
 1. A rep is a hinge: the trunk bends by at least ``min_swing_deg`` and comes back as far.
 2. A rep returns to upright: the lockout comes back to where the lifter bent down from, not
    stopping partway (an abandoned set-up), and at the same height (sitting down on a bench
-   or standing up from one changes it).
+   or standing up from one changes it), and standing: sitting is still with the pelvis tilted
+   back, which a sacrum sensor shows.
 3. Nobody walks holding a loaded bar: footfalls right after the lockout mean nothing was held.
 4. Loaded concentrics are slower than unloaded stand-ups: a set's last rise that climbs much
    faster than its pulls, or a lone rise faster than any heavy single, is standing up.
@@ -78,6 +79,10 @@ class RepSettings:
     #: to rest after the lockout, the sensor may end at most this much higher or lower, in m
     #: (sitting down or standing up from a bench moves it 0.3-0.5 m).
     max_height_change_m: float = 0.2
+    #: Sitting is still with the pelvis tilted back: a return that ends with the sacrum
+    #: sensor tilted back by more than this from how it is carried while walking, in
+    #: degrees, ends seated, not locked out (two sensors, once the lifter has walked).
+    seated_pelvis_deg: float = 12.0
     #: A set closes after this long without a rep, in s.
     max_rest_in_set_s: float = 10.0
 
@@ -137,7 +142,9 @@ class RepCounter:
         reps: list[RepTicks] = []
         bottom, ready = self._excursions.step(tick, hinge_deg, forward_sign)
         if bottom is not None and self._waiting is not None:
-            self._settle(self._waiting, self._arrival(self._waiting.bend.top, bottom), reps)
+            self._settle(
+                self._waiting, arrival(self._history, self._waiting.bend.top, bottom), reps
+            )
             self._waiting = None
         if ready is not None:
             self._judge(ready, reps)
@@ -233,6 +240,9 @@ class RepCounter:
         net_m = self._net_rise_m(rise)
         if net_m is not None and abs(net_m) > s.max_height_change_m:
             return False
+        pelvis = self._history.pelvis_deg(bend.top.tick, bend.top.tick)
+        if float(pelvis[0]) < -s.seated_pelvis_deg:  # NaN (unknown) compares False
+            return False
         if rise.final and self._pulls_mps:
             set_pace_mps = s.unloaded_speed_ratio * float(np.median(self._pulls_mps))
             return rise.climb_mps <= max(set_pace_mps, s.unloaded_speed_mps)
@@ -295,12 +305,6 @@ class RepCounter:
         down = np.flatnonzero(hinge >= (min(before.deg, upright_deg) + bottom.deg) / 2.0)
         return before.tick + (int(down[0]) if down.size else bottom.tick - before.tick)
 
-    def _arrival(self, top: Turn, bottom: Turn) -> int:
-        """When an eccentric from ``top`` reached ``bottom`` (within 15% of the bend)."""
-        hinge = self._history.hinge_deg(top.tick, bottom.tick)
-        near = np.flatnonzero(hinge >= bottom.deg - ARRIVED_FRACTION * (bottom.deg - top.deg))
-        return top.tick + (int(near[0]) if near.size else bottom.tick - top.tick)
-
     def _set_closed(self, tick: int, reps: list[RepTicks]) -> bool:
         """True once, when the set has gone ``max_rest_in_set_s`` without a rep."""
         if self._last_end is None or tick - self._last_end < self._rest_ticks:
@@ -311,3 +315,11 @@ class RepCounter:
         self._last_end = None
         self._pulls_mps.clear()
         return True
+
+
+def arrival(history: TickHistory, top: Turn, bottom: Turn) -> int:
+    """When an eccentric from ``top`` reached ``bottom`` (within ``ARRIVED_FRACTION`` of
+    the bend)."""
+    hinge = history.hinge_deg(top.tick, bottom.tick)
+    near = np.flatnonzero(hinge >= bottom.deg - ARRIVED_FRACTION * (bottom.deg - top.deg))
+    return top.tick + (int(near[0]) if near.size else bottom.tick - top.tick)

@@ -34,12 +34,14 @@ class SignalSettings:
 @dataclass(frozen=True, slots=True)
 class CountingSignals:
     """A block of ticks: hinge angle (deg, forward positive), the forward sign it was
-    taken with (+1 or -1; a change means earlier ticks were read the wrong way round) and
-    the footfall level (RMS m/s^2)."""
+    taken with (+1 or -1; a change means earlier ticks were read the wrong way round), the
+    footfall level (RMS m/s^2) and, with a sacrum sensor, the pelvis tilt from how it is
+    carried while walking (deg, forward positive; NaN before any walking or without one)."""
 
     hinge_deg: FloatArray
     forward_sign: FloatArray
     footfall_mps2: FloatArray
+    pelvis_deg: FloatArray
 
 
 class SignalConditioner:
@@ -48,14 +50,24 @@ class SignalConditioner:
     def __init__(self, settings: SignalSettings, rate_hz: float, walking_mps2: float) -> None:
         """One filter stream per signal, designed for the tick rate."""
         self._face = FaceSide(walking_mps2)
+        self._pelvis_face = FaceSide(walking_mps2)
         self._hinge = StreamFilter(settings.hinge, rate_hz)
+        self._pelvis = StreamFilter(settings.hinge, rate_hz)
         self._band = StreamFilter(settings.footfall_band, rate_hz)
         self._envelope = StreamFilter(settings.footfall_envelope, rate_hz)
 
-    def update(self, up: FloatArray, vertical_mps2: FloatArray) -> CountingSignals:
-        """Counting signals for a block of ticks (NaN rows: the sensor was not seen)."""
+    def update(
+        self, up: FloatArray, vertical_mps2: FloatArray, pelvis_up: FloatArray | None
+    ) -> CountingSignals:
+        """Counting signals for a block of ticks (NaN rows: the sensor was not seen); the
+        sacrum sensor's up vectors (``pelvis_up``) when there is one."""
         tilt_deg = self._hinge.apply(face_tilt_deg(up[:, 2]))
         power = np.square(self._band.apply(vertical_mps2))
         footfall = np.sqrt(np.clip(self._envelope.apply(power), 0.0, None))
-        forward_sign = self._face.signs(tilt_deg, footfall)
-        return CountingSignals(tilt_deg * forward_sign, forward_sign, footfall)
+        forward_sign, _ = self._face.signs(tilt_deg, footfall)
+        pelvis_deg = np.full(tilt_deg.shape, np.nan)
+        if pelvis_up is not None:
+            pelvis_tilt_deg = self._pelvis.apply(face_tilt_deg(pelvis_up[:, 2]))
+            sign, walking_deg = self._pelvis_face.signs(pelvis_tilt_deg, footfall)
+            pelvis_deg = sign * (pelvis_tilt_deg - walking_deg)
+        return CountingSignals(tilt_deg * forward_sign, forward_sign, footfall, pelvis_deg)

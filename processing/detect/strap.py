@@ -41,8 +41,11 @@ class FaceSide:
         self._high_deg = float("-inf")
         self._sign = 1.0
 
-    def signs(self, tilt_deg: FloatArray, footfall_mps2: FloatArray) -> FloatArray:
-        """The forward sign in force at each tick of a block (NaN ticks keep the last)."""
+    def signs(
+        self, tilt_deg: FloatArray, footfall_mps2: FloatArray
+    ) -> tuple[FloatArray, FloatArray]:
+        """The forward sign in force at each tick of a block (NaN ticks keep the last), and
+        the mean tilt while walking so far (NaN before any walking)."""
         seen = ~np.isnan(tilt_deg)
         walking = seen & (np.nan_to_num(footfall_mps2) > self._walking_mps2)
         walk_sum = self._walk_sum_deg + np.cumsum(np.where(walking, tilt_deg, 0.0))
@@ -51,7 +54,8 @@ class FaceSide:
         high = np.maximum.accumulate(np.where(seen, tilt_deg, -np.inf))
         low = np.minimum(low, self._low_deg)
         high = np.maximum(high, self._high_deg)
-        centre = np.where(walk_ticks > 0, walk_sum / np.maximum(walk_ticks, 1), 0.0)
+        walked = np.where(walk_ticks > 0, walk_sum / np.maximum(walk_ticks, 1), np.nan)
+        centre = np.nan_to_num(walked)
         decided = np.isfinite(low)
         signs = np.where(high - centre >= centre - low, 1.0, -1.0)
         signs = np.where(decided, signs, self._sign)
@@ -59,4 +63,4 @@ class FaceSide:
             self._walk_sum_deg, self._walk_ticks = float(walk_sum[-1]), int(walk_ticks[-1])
             self._low_deg, self._high_deg = float(low[-1]), float(high[-1])
             self._sign = float(signs[-1])
-        return np.asarray(signs, dtype=np.float64)
+        return np.asarray(signs, dtype=np.float64), np.asarray(walked, dtype=np.float64)
