@@ -99,43 +99,48 @@ class OrientationFilter:
         """Unit gravity ("up") vectors in the sensor frame, one row per sample of ``batch``."""
         gyro_dps = np.ascontiguousarray(batch.gyro_rps * _DEG_PER_RAD)
         accel_g = np.ascontiguousarray(batch.accel_mps2 / GRAVITY_MPS2)
-        up = np.empty_like(accel_g)
         resting, direction = self._at_rest(gyro_dps, accel_g)
         min_cos = float(np.cos(np.radians(self.settings.acceleration_rejection_deg)))
         ahrs, bias = self._ahrs, self._bias
         gap_s, recent = self.settings.restart_after_gap_s, self._recent_dt_s
-        # The clock is kept inline (not in a method per sample): this loop is the pipeline's
-        # hottest, once per sample of every sensor.
+        gyro_rows, accel_rows = list(gyro_dps), list(accel_g)
+        ups: list[FloatArray] = []
+        # This loop is the pipeline's hottest, once per sample of every sensor: the clock and
+        # the counters live in locals and are written back once, after it.
+        last, period_s = self._last_t_s, self._period_s
+        misaligned_samples, limit = self._misaligned_samples, self._misaligned_limit
         for i, t_s in enumerate(batch.t_s.tolist()):
-            last = self._last_t_s
             if last is not None and t_s <= last:
                 # A duplicated or out-of-order sample adds nothing: integrating its gyroscope
                 # reading again would turn the estimate twice as far (once 60 deg off).
-                up[i] = ahrs.get_gravity()
+                ups.append(ahrs.get_gravity())
                 continue
-            self._last_t_s = t_s
             # Start afresh on the first sample and after a long gap: the orientation is then
             # unknown and the accelerometer is the best guess, better than x-io's start-up
             # ramp, which takes seconds and could swallow a whole rep.
             restart = last is None or t_s - last > gap_s
             if not restart:
                 dt_s = t_s - last
-                if abs(dt_s - self._period_s) > 1e-9:
-                    self._period_s = dt_s
+                if abs(dt_s - period_s) > 1e-9:
+                    period_s = dt_s
                     ahrs.set_sample_period(dt_s)
                 recent.append(dt_s)
                 if len(recent) >= RATE_WINDOW_SAMPLES:
                     self._follow_rate()
-            if restart or self._misaligned_samples >= self._misaligned_limit:
-                ahrs.set_quaternion(quaternion_from_up(accel_g[i]))
+                    limit = self._misaligned_limit
+            last = t_s
+            if restart or misaligned_samples >= limit:
+                ahrs.set_quaternion(quaternion_from_up(accel_rows[i]))
                 ahrs.skip_startup()
-                self._misaligned_samples = 0
-            ahrs.update_no_magnetometer(bias.update(gyro_dps[i]), accel_g[i])
+                misaligned_samples = 0
+            ahrs.update_no_magnetometer(bias.update(gyro_rows[i]), accel_rows[i])
             gravity = ahrs.get_gravity()
-            up[i] = gravity
+            ups.append(gravity)
             misaligned = resting[i] and float(gravity @ direction[i]) < min_cos
-            self._misaligned_samples = self._misaligned_samples + 1 if misaligned else 0
-        return up
+            misaligned_samples = misaligned_samples + 1 if misaligned else 0
+        self._last_t_s, self._period_s = last, period_s
+        self._misaligned_samples = misaligned_samples
+        return np.array(ups, dtype=np.float64).reshape(len(ups), 3)
 
     def _at_rest(self, gyro_dps: FloatArray, accel_g: FloatArray) -> tuple[list[bool], FloatArray]:
         """Per sample, whether the sensor neither turns nor accelerates; and the direction
