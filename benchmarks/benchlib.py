@@ -127,7 +127,7 @@ class PacedSource:
 
     @property
     def dropped_samples(self) -> int:
-        """None: the benchmark replays a simulated recording."""
+        """0: the benchmark replays a simulated recording."""
         return 0
 
     @property

@@ -41,7 +41,7 @@ class SimSource:
 
     @property
     def dropped_samples(self) -> int:
-        """None: the simulator only produces possible samples."""
+        """0: the simulator only produces possible samples."""
         return 0
 
     @property

@@ -122,7 +122,7 @@ class Excursions:
     def finish(self) -> Return | None:
         """The return under way when the data end, if it came back far enough."""
         top = self._zigzag.candidate
-        if self._bottom is None or top is None or top.bent:
+        if top is None or top.bent:
             return None
         return self._return(top, bent_again=None)
 

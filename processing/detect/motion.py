@@ -38,39 +38,39 @@ def motion_features(batch: SampleBatch, up: FloatArray) -> FloatArray:
 
 
 def peak_climb_mps(vertical_mps2: FloatArray, rate_hz: float) -> float:
-    """Fastest upward speed, in m/s, of a movement that starts and ends nearly at rest.
-
-    The vertical acceleration integrates to a speed; setting it to zero at both ends (the
-    bottom of a bend and the lockout, where the body turns round) removes the accelerometer's
-    bias from the integral, so no still moment is needed.
-    """
-    acceleration = np.nan_to_num(vertical_mps2)
-    if acceleration.size < 3:
-        return 0.0
-    speed = np.cumsum(acceleration) / rate_hz
-    speed -= np.linspace(0.0, float(speed[-1]), speed.size)
-    return float(speed.max())
+    """Fastest upward speed, in m/s, of a movement that starts and ends nearly at rest
+    (the bottom of a bend and the lockout, where the body turns round): no still moment is
+    needed."""
+    speed = _speed_between_rests(vertical_mps2, rate_hz)
+    return float(speed.max()) if speed.size else 0.0
 
 
 def net_rise_m(vertical_mps2: FloatArray, rate_hz: float) -> float:
-    """Height gained, in m, between two moments at rest (the first and last samples).
+    """Height gained, in m, between two moments at rest (the first and last samples)."""
+    return float(np.sum(_speed_between_rests(vertical_mps2, rate_hz)) / rate_hz)
 
-    Velocity is zero at both ends, so removing its linear drift takes the accelerometer's
-    bias out of the double integral.
-    """
+
+def _speed_between_rests(vertical_mps2: FloatArray, rate_hz: float) -> FloatArray:
+    """Vertical speed, in m/s, integrated from acceleration with zero speed at both ends:
+    removing the integral's linear drift takes the accelerometer's bias out of it. Empty
+    for fewer than 3 samples."""
     acceleration = np.nan_to_num(vertical_mps2)
     if acceleration.size < 3:
-        return 0.0
+        return np.empty(0)
     speed = np.cumsum(acceleration) / rate_hz
-    speed -= np.linspace(0.0, float(speed[-1]), speed.size)
-    return float(np.sum(speed) / rate_hz)
+    return np.asarray(speed - np.linspace(0.0, float(speed[-1]), speed.size), dtype=np.float64)
 
 
-def at_rest(features: FloatArray) -> np.ndarray:
-    """Per row of a feature table: the sensor neither turns nor accelerates (False where
-    unseen), so its vertical speed is zero."""
+def at_rest(
+    features: FloatArray,
+    gyro_dps: float = REST_GYRO_DPS,
+    accel_tolerance_mps2: float = REST_ACCEL_MPS2,
+) -> np.ndarray:
+    """Per row of a feature table: the gyroscope below ``gyro_dps`` and the accelerometer
+    within ``accel_tolerance_mps2`` of gravity (False where unseen). By default, at rest
+    closely enough that the vertical speed is zero."""
     with np.errstate(invalid="ignore"):
         return np.asarray(
-            (features[:, Feature.GYRO_DPS] < REST_GYRO_DPS)
-            & (features[:, Feature.ACCEL_DEVIATION_MPS2] < REST_ACCEL_MPS2)
+            (features[:, Feature.GYRO_DPS] < gyro_dps)
+            & (features[:, Feature.ACCEL_DEVIATION_MPS2] < accel_tolerance_mps2)
         )

@@ -19,7 +19,7 @@ from processing.detect.angles import (
     tilt_deg,
     unit,
 )
-from processing.detect.motion import Feature
+from processing.detect.motion import at_rest
 from sensor.samples import FloatArray
 
 
@@ -51,11 +51,7 @@ class PostureSettings:
     def still(self, features: FloatArray) -> np.ndarray:
         """Per row of a sensor's feature table: gyroscope quiet and accelerometer reading
         just gravity (False where unseen)."""
-        with np.errstate(invalid="ignore"):
-            return np.asarray(
-                (features[:, Feature.GYRO_DPS] < self.still_gyro_dps)
-                & (features[:, Feature.ACCEL_DEVIATION_MPS2] < self.still_accel_tolerance_mps2)
-            )
+        return at_rest(features, self.still_gyro_dps, self.still_accel_tolerance_mps2)
 
 
 class SensorPosture:

@@ -27,6 +27,7 @@ import numpy as np
 from processing.detect.excursions import Excursions, Return, Turn
 from processing.detect.history import TickHistory
 from processing.detect.motion import Feature, at_rest, net_rise_m, peak_climb_mps
+from sensor.samples import FloatArray
 
 #: The concentric starts when the hinge has left the bottom by this fraction of the bend.
 LEFT_BOTTOM_FRACTION = 0.05
@@ -108,7 +109,9 @@ class _Rise:
     start: int
     lockout: int
     climb_mps: float
-    #: Seconds the lifter stayed down (past half the bend) before the rise began...
+    #: The tick the bend passed halfway down: the lifter is down, setting up, from then...
+    down_tick: int
+    #: ...for this many seconds before the rise began...
     dwell_s: float
     #: ...and until the rise came back up past half the bend.
     down_s: float
@@ -217,20 +220,27 @@ class RepCounter:
         margin = round(CLIMB_MARGIN_S * self._rate_hz)
         vertical = self._history.features(self._role, start - margin, lockout + margin)
         climb = peak_climb_mps(vertical[:, Feature.VERTICAL_MPS2], self._rate_hz)
-        dwell_s = (start - self._first_past(bend.before, bottom, bend.before.deg)) / self._rate_hz
+        descent = self._history.hinge_deg(bend.before.tick, bottom.tick)
+        down_tick = bend.before.tick + first_at_or_above(
+            descent, (bend.before.deg + bottom.deg) / 2
+        )
+        dwell_s = (start - down_tick) / self._rate_hz
         # How long the hinge stayed past halfway between the bottom and the more upright end
         # of the excursion: a recording that starts bent over the bar starts at the bottom.
         halfway_deg = (bottom.deg + min(bend.before.deg, top.deg)) / 2
         above = np.flatnonzero(hinge[: lockout - bottom.tick + 1] >= halfway_deg)
         halfway_up = bottom.tick + (int(above[-1]) if above.size else 0)
-        down_s = (halfway_up - self._first_past(bend.before, bottom, top.deg)) / self._rate_hz
+        down_s = (halfway_up - bend.before.tick - first_at_or_above(descent, halfway_deg)) / (
+            self._rate_hz
+        )
         final = bend.bent_again is None
         if bend.bent_again is not None:
             final = self._hold_end(top, swing, bend.bent_again) - lockout > self._hold_ticks
-        return _Rise(bend, start, lockout, climb, dwell_s, down_s, final)
+        return _Rise(bend, start, lockout, climb, down_tick, dwell_s, down_s, final)
 
     def _is_rep(self, rise: _Rise) -> bool:
-        """Principles 2 to 4 of the module docstring (1 is the zigzag's swing)."""
+        """Principles 2 to 5 of the module docstring (1 is the zigzag's swing; the lone-rep
+        half of 5 is ``_lone_lift``)."""
         s, bend = self.settings, rise.bend
         bend_deg = bend.bottom.deg - bend.before.deg
         if bend.top.deg - bend.before.deg > s.max_short_of_upright * bend_deg:
@@ -258,7 +268,7 @@ class RepCounter:
         """Height the sensor gained from rest before the bend to rest after the lockout
         (None when it was not at rest on both sides)."""
         reach = round(REST_REACH_S * self._rate_hz)
-        down = rise.start - round(rise.dwell_s * self._rate_hz)
+        down = rise.down_tick
         before = self._history.features(self._role, down - reach, down)
         after = self._history.features(self._role, rise.lockout, rise.lockout + reach)
         rest_before = np.flatnonzero(at_rest(before))
@@ -280,8 +290,8 @@ class RepCounter:
         sensor as a footfall does, but once.
         """
         window_ticks = round(self.settings.walk_window_s * self._rate_hz)
-        dwell_ticks = round(rise.dwell_s * self._rate_hz)
-        if dwell_ticks >= window_ticks and self._walking(rise.start - dwell_ticks, rise.start):
+        set_up = rise.start - rise.down_tick >= window_ticks
+        if set_up and self._walking(rise.down_tick, rise.start):
             return True
         return rise.final and self._walking(rise.lockout, rise.lockout + window_ticks)
 
@@ -297,13 +307,6 @@ class RepCounter:
         hinge = self._history.hinge_deg(top.tick, bent_again)
         near = np.flatnonzero(hinge <= top.deg + self.settings.lockout_fraction * swing_deg)
         return top.tick + (int(near[-1]) if near.size else 0)
-
-    def _first_past(self, before: Turn, bottom: Turn, upright_deg: float) -> int:
-        """When the bend from ``before`` to ``bottom`` passed halfway from ``upright_deg``:
-        the lifter is down from then on, setting up or gripping, until the rise starts."""
-        hinge = self._history.hinge_deg(before.tick, bottom.tick)
-        down = np.flatnonzero(hinge >= (min(before.deg, upright_deg) + bottom.deg) / 2.0)
-        return before.tick + (int(down[0]) if down.size else bottom.tick - before.tick)
 
     def _set_closed(self, tick: int, reps: list[RepTicks]) -> bool:
         """True once, when the set has gone ``max_rest_in_set_s`` without a rep."""
@@ -323,3 +326,9 @@ def arrival(history: TickHistory, top: Turn, bottom: Turn) -> int:
     hinge = history.hinge_deg(top.tick, bottom.tick)
     near = np.flatnonzero(hinge >= bottom.deg - ARRIVED_FRACTION * (bottom.deg - top.deg))
     return top.tick + (int(near[0]) if near.size else bottom.tick - top.tick)
+
+
+def first_at_or_above(hinge_deg: FloatArray, level_deg: float) -> int:
+    """Offset of the first tick at or above ``level_deg`` (the last tick when none is)."""
+    past = np.flatnonzero(hinge_deg >= level_deg)
+    return int(past[0]) if past.size else hinge_deg.size - 1

@@ -21,7 +21,7 @@ class SignalSettings:
     """Filters of the counting signals; frequencies in Hz."""
 
     #: The hinge angle reps are counted on: a hinge rep lasts 1-5 s, so above 2 Hz is sway,
-    #: breathing and sensor noise (group delay 110 ms at 0.5 Hz at a 50 Hz tick rate).
+    #: breathing and sensor noise (group delay 119 ms at 0.5 Hz at a 50 Hz tick rate).
     hinge: FilterDesign = field(default_factory=lambda: FilterDesign("lowpass", (2.0,)))
     #: Footfalls: walking shakes the sensor up and down at the step rate, 1.2-3.5 Hz.
     footfall_band: FilterDesign = field(
