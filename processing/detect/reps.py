@@ -10,8 +10,10 @@ principles that hold for real lifting (docs/measurement.md states them):
    or standing up from one changes it), and standing: sitting is still with the pelvis tilted
    back, which a sacrum sensor shows.
 3. Nobody walks holding a loaded bar: footfalls right after the lockout mean nothing was held.
-4. Loaded concentrics are slower than unloaded stand-ups: a set's last rise that climbs much
-   faster than its pulls, or a lone rise faster than any heavy single, is standing up.
+4. Loaded concentrics are slower than unloaded stand-ups, and a set only slows as it tires:
+   a set's last rise that climbs faster than its pulls, or a lone rise faster than any heavy
+   single, is standing up after the bar was put down. And a pull takes seconds: a "rise"
+   that takes longer crept, it was not pulled.
 5. A lift begins at the bar: the lifter stays down to grip before a lone pull (a sit-to-stand
    turns round at once), and nobody holds a hinge for long before pulling.
 
@@ -67,9 +69,15 @@ class RepSettings:
     #: A rise whose sensor climbs faster than this, in m/s, is standing up without the bar
     #: (unloaded, 0.7-1.2 m/s; loaded pulls stay below it)...
     unloaded_speed_mps: float = 0.6
-    #: ...and so is the last rise of a set of fast pulls if faster than this multiple of
-    #: their median.
-    unloaded_speed_ratio: float = 1.5
+    #: ...and so is the last rise of a set if faster than this multiple of the median of
+    #: its pulls (reps only slow down as a set tires)...
+    unloaded_speed_ratio: float = 1.25
+    #: ...unless it climbs slower than this, in m/s: the climb of a slow pull is only known
+    #: to about this much, so below it nothing is judged by pace.
+    pace_noise_mps: float = 0.3
+    #: Longest concentric, in s: a grinding maximal pull takes about 5; a slower return to
+    #: upright is the angle creeping (drift, shifting while seated), not a pull.
+    max_concentric_s: float = 8.0
     #: A lone rise is a rep only if the lifter stayed down past half the bend at least this
     #: long, in s, gripping the bar (a sit-to-stand turns round at once)...
     min_setup_s: float = 1.5
@@ -245,6 +253,8 @@ class RepCounter:
         bend_deg = bend.bottom.deg - bend.before.deg
         if bend.top.deg - bend.before.deg > s.max_short_of_upright * bend_deg:
             return False
+        if (rise.lockout - rise.start) / self._rate_hz > s.max_concentric_s:
+            return False
         if rise.down_s > s.max_setup_s or self._walked_off(rise):
             return False
         net_m = self._net_rise_m(rise)
@@ -255,7 +265,7 @@ class RepCounter:
             return False
         if rise.final and self._pulls_mps:
             set_pace_mps = s.unloaded_speed_ratio * float(np.median(self._pulls_mps))
-            return rise.climb_mps <= max(set_pace_mps, s.unloaded_speed_mps)
+            return rise.climb_mps <= max(set_pace_mps, s.pace_noise_mps)
         return True
 
     def _lone_lift(self, rise: _Rise) -> bool:
