@@ -37,7 +37,7 @@ def test_a_start_from_a_moving_sensor_is_corrected_as_soon_as_it_rests() -> None
     accel = np.tile([0.0, 0.0, GRAVITY_MPS2], (n, 1))
     accel[0] = GRAVITY_MPS2 * np.array([np.sin(tilt), 0.0, np.cos(tilt)])
     batch = SampleBatch("upper", np.arange(n) / rate_hz, accel, np.zeros((n, 3)))
-    up = OrientationFilter().update(batch)
+    up, _ = OrientationFilter().update(batch)
     error_deg = np.degrees(np.arccos(np.clip(up[:, 2], -1.0, 1.0)))
     assert error_deg[1] > 20.0
     # x-io's own recovery would ignore the accelerometer for 5 s; at rest it is gravity.

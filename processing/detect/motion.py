@@ -27,10 +27,11 @@ REST_GYRO_DPS = 8.0
 REST_ACCEL_MPS2 = 0.3
 
 
-def motion_features(batch: SampleBatch, up: FloatArray) -> FloatArray:
-    """The feature table of a batch, one row per sample, given its unit up vectors."""
+def motion_features(batch: SampleBatch, up: FloatArray, gyro_dps: FloatArray) -> FloatArray:
+    """The feature table of a batch, one row per sample, given its unit up vectors and its
+    angular rate without the gyroscope's bias."""
     out = np.empty((len(batch), N_FEATURES))
-    out[:, Feature.GYRO_DPS] = np.degrees(np.linalg.norm(batch.gyro_rps, axis=1))
+    out[:, Feature.GYRO_DPS] = np.linalg.norm(gyro_dps, axis=1)
     accel_norm = np.linalg.norm(batch.accel_mps2, axis=1)
     out[:, Feature.ACCEL_DEVIATION_MPS2] = np.abs(accel_norm - GRAVITY_MPS2)
     out[:, Feature.VERTICAL_MPS2] = np.einsum("ij,ij->i", batch.accel_mps2, up) - GRAVITY_MPS2

@@ -6,11 +6,12 @@ behind this small interface and its quaternion never leaves the module.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import imufusion
 import numpy as np
 
+from processing.detect.gyro_bias import GyroBias, GyroBiasSettings
 from sensor.samples import GRAVITY_MPS2, FloatArray, SampleBatch
 
 _DEG_PER_RAD = 180.0 / np.pi
@@ -52,11 +53,8 @@ class OrientationSettings:
     resting_gyro_dps: float = 5.0
     #: See ``misaligned_at_rest_s``, in g.
     resting_accel_tolerance_g: float = 0.03
-    #: Gyroscope readings below this, in degrees per second, for ``bias_period_s`` count as
-    #: stationary and update the gyroscope bias estimate.
-    bias_threshold_dps: float = 3.0
-    #: How long, in s, the sensor must be still before its gyroscope bias is re-estimated.
-    bias_period_s: float = 3.0
+    #: How the gyroscope's bias is tracked (see :mod:`processing.detect.gyro_bias`).
+    gyro_bias: GyroBiasSettings = field(default_factory=GyroBiasSettings)
 
 
 class OrientationFilter:
@@ -66,7 +64,7 @@ class OrientationFilter:
         """Create an AHRS with its gyroscope-bias estimator, both in their start-up state."""
         self.settings = settings or OrientationSettings()
         self._ahrs = imufusion.Ahrs()
-        self._bias = imufusion.Bias()
+        self._bias = GyroBias(self.settings.gyro_bias)
         self._configure(self.settings.nominal_rate_hz)
         self._last_t_s: float | None = None
         self._period_s = 1.0 / self.settings.nominal_rate_hz
@@ -89,19 +87,17 @@ class OrientationFilter:
                 rejection_timeout=s.rejection_timeout_s,
             )
         )
-        bias_settings = imufusion.BiasSettings()
-        bias_settings.sample_rate = rate_hz
-        bias_settings.stationary_threshold = s.bias_threshold_dps
-        bias_settings.stationary_period = s.bias_period_s
-        self._bias.set_settings(bias_settings)
 
-    def update(self, batch: SampleBatch) -> FloatArray:
-        """Unit gravity ("up") vectors in the sensor frame, one row per sample of ``batch``."""
-        gyro_dps = np.ascontiguousarray(batch.gyro_rps * _DEG_PER_RAD)
+    def update(self, batch: SampleBatch) -> tuple[FloatArray, FloatArray]:
+        """Unit gravity ("up") vectors in the sensor frame, one row per sample of ``batch``,
+        and its angular rate without the gyroscope's bias, in deg/s."""
         accel_g = np.ascontiguousarray(batch.accel_mps2 / GRAVITY_MPS2)
+        gyro_dps = np.ascontiguousarray(
+            self._bias.corrected_dps(batch.t_s, batch.gyro_rps * _DEG_PER_RAD, accel_g)
+        )
         resting, direction = self._at_rest(gyro_dps, accel_g)
         min_cos = float(np.cos(np.radians(self.settings.acceleration_rejection_deg)))
-        ahrs, bias = self._ahrs, self._bias
+        ahrs = self._ahrs
         gap_s, recent = self.settings.restart_after_gap_s, self._recent_dt_s
         gyro_rows, accel_rows = list(gyro_dps), list(accel_g)
         ups: list[FloatArray] = []
@@ -133,14 +129,14 @@ class OrientationFilter:
                 ahrs.set_quaternion(quaternion_from_up(accel_rows[i]))
                 ahrs.skip_startup()
                 misaligned_samples = 0
-            ahrs.update_no_magnetometer(bias.update(gyro_rows[i]), accel_rows[i])
+            ahrs.update_no_magnetometer(gyro_rows[i], accel_rows[i])
             gravity = ahrs.get_gravity()
             ups.append(gravity)
             misaligned = resting[i] and float(gravity @ direction[i]) < min_cos
             misaligned_samples = misaligned_samples + 1 if misaligned else 0
         self._last_t_s, self._period_s = last, period_s
         self._misaligned_samples = misaligned_samples
-        return np.array(ups, dtype=np.float64).reshape(len(ups), 3)
+        return np.array(ups, dtype=np.float64).reshape(len(ups), 3), gyro_dps
 
     def _at_rest(self, gyro_dps: FloatArray, accel_g: FloatArray) -> tuple[list[bool], FloatArray]:
         """Per sample, whether the sensor neither turns nor accelerates; and the direction

@@ -140,8 +140,8 @@ class Pipeline:
         events = self._start_events(float(batch.t_s[0])) if len(batch) else []
         if len(batch) == 0 or batch.role not in self._filters:
             return Update(events, _empty_trace())
-        up = self._filters[batch.role].update(batch)
-        self._aligner.push(batch.role, batch.t_s, up, motion_features(batch, up))
+        up, gyro_dps = self._filters[batch.role].update(batch)
+        self._aligner.push(batch.role, batch.t_s, up, motion_features(batch, up, gyro_dps))
         return self._process(self._aligner.release(), events)
 
     def status(self, status: SensorStatus) -> Update:

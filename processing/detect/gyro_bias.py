@@ -1,0 +1,110 @@
+"""Gyroscope bias, however large, from the moments the accelerometer shows the sensor still.
+
+A MEMS gyroscope reads an offset at rest: typically 1-3 deg/s, up to 10-20 deg/s on the
+datasheets of the chips we support. An AHRS corrects its tilt from the accelerometer, but a
+gain of 0.5 leaves an offset of b deg/s as a standing tilt error of about 2b degrees, and
+past the acceleration rejection angle the accelerometer is ignored altogether. A test of
+stillness on the gyroscope itself (x-io's: below 3 deg/s) never passes on such a sensor, so
+the bias is tracked here from the accelerometer: when it reads 1 g and its direction holds,
+the sensor is not turning about any horizontal axis, and its gyroscope reads the bias plus
+body sway and breathing, which average out.
+
+Everything is counted in seconds of sample time, not in samples, so that any split of the
+stream into batches gives the same estimate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sensor.samples import FloatArray
+
+#: Still samples are averaged in blocks of this many: the running product of the
+#: forgetting factors stays far from underflow within one.
+_BLOCK = 1024
+#: A sample interval counts for at most this long, in s: a silence is not a still moment.
+_LONGEST_INTERVAL_S = 0.1
+
+
+@dataclass(frozen=True, slots=True)
+class GyroBiasSettings:
+    """When the sensor counts as still and how fast the bias follows it."""
+
+    #: Still means the accelerometer norm is within this of 1 g, in g (0.03 g = 0.3 m/s^2)...
+    still_accel_g: float = 0.03
+    #: ...and its direction turned by less than this, in degrees...
+    still_tilt_deg: float = 0.5
+    #: ...over this long, in s (slower than sway, shorter than a rep).
+    still_window_s: float = 1.0
+    #: Time constant of the estimate, in s of still time: long enough to average breathing
+    #: and sway out, short enough to follow a cold sensor's warm-up drift.
+    time_constant_s: float = 30.0
+
+
+class GyroBias:
+    """Follows one sensor's gyroscope bias across batches and removes it."""
+
+    def __init__(self, settings: GyroBiasSettings | None = None) -> None:
+        """Start with no bias known (zero) and nothing seen."""
+        self.settings = settings or GyroBiasSettings()
+        self._bias_dps = np.zeros(3)
+        self._recent_t_s = np.empty(0)
+        self._recent_direction = np.empty((0, 3))
+
+    @property
+    def bias_dps(self) -> FloatArray:
+        """The current estimate, deg/s per axis."""
+        return self._bias_dps.copy()
+
+    def corrected_dps(
+        self, t_s: FloatArray, gyro_dps: FloatArray, accel_g: FloatArray
+    ) -> FloatArray:
+        """The gyroscope readings of a batch with the bias known at each sample removed."""
+        if t_s.size == 0:
+            return gyro_dps
+        interval_s = np.diff(
+            t_s, prepend=self._recent_t_s[-1:] if self._recent_t_s.size else t_s[:1]
+        )
+        still = self._still(t_s, accel_g)
+        bias = np.tile(self._bias_dps, (t_s.size, 1))
+        if still.any():
+            weight = (
+                np.clip(interval_s[still], 0.0, _LONGEST_INTERVAL_S) / self.settings.time_constant_s
+            )
+            estimates = self._averaged(gyro_dps[still], weight)
+            # Each sample uses the estimate of the last still sample at or before it.
+            latest = np.cumsum(still) - 1
+            bias = np.where((latest >= 0)[:, None], estimates[np.maximum(latest, 0)], bias)
+        return np.asarray(gyro_dps - bias, dtype=np.float64)
+
+    def _averaged(self, still_dps: FloatArray, weight: FloatArray) -> FloatArray:
+        """The exponential average after each still sample, ``b += w * (x - b)``."""
+        estimates = np.empty_like(still_dps)
+        bias = self._bias_dps
+        for lo in range(0, weight.size, _BLOCK):
+            w = np.minimum(weight[lo : lo + _BLOCK], 0.5)
+            kept = np.cumprod(1.0 - w)
+            added = np.cumsum((w / kept)[:, None] * still_dps[lo : lo + _BLOCK], axis=0)
+            estimates[lo : lo + w.size] = kept[:, None] * (bias + added)
+            bias = estimates[lo + w.size - 1]
+        self._bias_dps = np.asarray(bias, dtype=np.float64)
+        return estimates
+
+    def _still(self, t_s: FloatArray, accel_g: FloatArray) -> np.ndarray:
+        """Per sample: the accelerometer reads 1 g and points where it did a window ago."""
+        window_s = self.settings.still_window_s
+        norm_g = np.linalg.norm(accel_g, axis=1)
+        direction = accel_g / np.maximum(norm_g, 1e-9)[:, None]
+        all_t_s = np.concatenate([self._recent_t_s, t_s])
+        all_direction = np.vstack([self._recent_direction, direction])
+        before = np.searchsorted(all_t_s, t_s - window_s, side="right") - 1
+        earlier = np.where((before >= 0)[:, None], all_direction[np.maximum(before, 0)], np.nan)
+        keep = all_t_s >= all_t_s[-1] - 2.0 * window_s
+        self._recent_t_s, self._recent_direction = all_t_s[keep], all_direction[keep]
+        with np.errstate(invalid="ignore"):
+            steady = np.einsum("ij,ij->i", direction, earlier) > np.cos(
+                np.radians(self.settings.still_tilt_deg)
+            )
+        return np.asarray(steady & (np.abs(norm_g - 1.0) < self.settings.still_accel_g))

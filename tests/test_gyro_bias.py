@@ -1,0 +1,69 @@
+"""The gyroscope-bias tracker: learns a datasheet-sized offset whenever the accelerometer
+shows the sensor still, ignores turning, and does not depend on how the stream is batched.
+Expected values are the offsets put into the synthetic readings."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from processing.detect.gyro_bias import GyroBias
+from processing.detect.orientation import OrientationFilter
+from sensor.samples import GRAVITY_MPS2, SampleBatch
+
+RATE_HZ = 100.0
+#: An LSM6DS3's zero-rate level is up to 10 deg/s per axis.
+OFFSET_DPS = np.array([8.0, -9.0, 6.0])
+
+
+def still_readings(seconds: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A sensor lying still and upright: gyroscope offset plus noise, accelerometer 1 g."""
+    rng = np.random.default_rng(seed)
+    n = round(seconds * RATE_HZ)
+    t_s = np.arange(n) / RATE_HZ
+    gyro_dps = OFFSET_DPS + rng.normal(0.0, 0.5, (n, 3))
+    accel_g = np.tile([0.0, 0.0, 1.0], (n, 1)) + rng.normal(0.0, 0.002, (n, 3))
+    return t_s, gyro_dps, accel_g
+
+
+def test_a_still_sensor_reveals_an_offset_far_above_x_ios_stillness_threshold() -> None:
+    t_s, gyro_dps, accel_g = still_readings(150.0)
+    tracker = GyroBias()
+    corrected = tracker.corrected_dps(t_s, gyro_dps, accel_g)
+    # After five time constants of stillness the estimate is within 1% of the offset.
+    assert np.allclose(tracker.bias_dps, OFFSET_DPS, atol=0.1)
+    assert np.abs(corrected[-100:].mean(axis=0)).max() < 0.2
+
+
+def test_turning_is_not_taken_for_bias() -> None:
+    # The sensor tips back and forth by 30 deg every 2 s: its accelerometer direction moves.
+    t_s, gyro_dps, accel_g = still_readings(60.0)
+    tilt = np.radians(30.0) * np.sin(2 * np.pi * 0.5 * t_s)
+    accel_g = np.column_stack([np.sin(tilt), np.zeros_like(tilt), np.cos(tilt)])
+    tracker = GyroBias()
+    tracker.corrected_dps(t_s, gyro_dps, accel_g)
+    # Only the instants where the direction happens to match a second ago count, hardly
+    # moving the estimate towards the offset.
+    assert np.abs(tracker.bias_dps).max() < 0.1 * np.abs(OFFSET_DPS).min()
+
+
+def test_any_batching_gives_the_same_correction() -> None:
+    t_s, gyro_dps, accel_g = still_readings(40.0, seed=3)
+    whole = GyroBias().corrected_dps(t_s, gyro_dps, accel_g)
+    tracker = GyroBias()
+    cuts = [0, 1, 7, 250, 251, 1999, len(t_s)]
+    pieces = [
+        tracker.corrected_dps(t_s[a:b], gyro_dps[a:b], accel_g[a:b])
+        for a, b in itertools.pairwise(cuts)
+    ]
+    assert np.allclose(np.vstack(pieces), whole, atol=1e-9)
+
+
+def test_an_upright_sensor_with_a_large_offset_stays_upright() -> None:
+    t_s, gyro_dps, accel_g = still_readings(120.0, seed=5)
+    batch = SampleBatch("lumbar", t_s, accel_g * GRAVITY_MPS2, np.radians(gyro_dps))
+    up, _ = OrientationFilter().update(batch)
+    tilt_deg = np.degrees(np.arccos(np.clip(up[:, 2], -1.0, 1.0)))
+    # Uncorrected, an offset this size holds the estimate about 20 deg off vertical.
+    assert tilt_deg[-round(10 * RATE_HZ) :].max() < 1.0
