@@ -253,9 +253,12 @@ class RepCounter:
         bend_deg = bend.bottom.deg - bend.before.deg
         if bend.top.deg - bend.before.deg > s.max_short_of_upright * bend_deg:
             return False
-        if (rise.lockout - rise.start) / self._rate_hz > s.max_concentric_s:
-            return False
-        if rise.down_s > s.max_setup_s or self._walked_off(rise):
+        concentric_s = (rise.lockout - rise.start) / self._rate_hz
+        if (
+            concentric_s > s.max_concentric_s
+            or rise.down_s > s.max_setup_s
+            or self._walked_off(rise)
+        ):
             return False
         net_m = self._net_rise_m(rise)
         if net_m is not None and abs(net_m) > s.max_height_change_m:
@@ -301,16 +304,12 @@ class RepCounter:
         """
         window_ticks = round(self.settings.walk_window_s * self._rate_hz)
         set_up = rise.start - rise.down_tick >= window_ticks
-        if set_up and self._walking(rise.down_tick, rise.start):
+        level_mps2 = self.settings.walking_mps2
+        if set_up and walking(self._history, rise.down_tick, rise.start, level_mps2):
             return True
-        return rise.final and self._walking(rise.lockout, rise.lockout + window_ticks)
-
-    def _walking(self, first: int, last: int) -> bool:
-        """Whether the median footfall level of ticks ``first..last`` is walking's."""
-        footfalls = self._history.footfall_mps2(first, last)
-        if not np.any(~np.isnan(footfalls)):
-            return False
-        return float(np.nanmedian(footfalls)) > self.settings.walking_mps2
+        return rise.final and walking(
+            self._history, rise.lockout, rise.lockout + window_ticks, level_mps2
+        )
 
     def _hold_end(self, top: Turn, swing_deg: float, bent_again: int) -> int:
         """The last tick of the lockout hold: the trunk stayed near the top until then."""
@@ -328,6 +327,14 @@ class RepCounter:
         self._last_end = None
         self._pulls_mps.clear()
         return True
+
+
+def walking(history: TickHistory, first: int, last: int, level_mps2: float) -> bool:
+    """Whether the median footfall level of ticks ``first..last`` is above walking's."""
+    footfalls = history.footfall_mps2(first, last)
+    if not np.any(~np.isnan(footfalls)):
+        return False
+    return float(np.nanmedian(footfalls)) > level_mps2
 
 
 def arrival(history: TickHistory, top: Turn, bottom: Turn) -> int:
