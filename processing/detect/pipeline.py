@@ -253,8 +253,9 @@ class Pipeline:
         """
         lockout_up = self._lockout_posture(ticks)
         self._calibrate_on_lockout(lockout_up, ticks, out)
-        for role in self.roles:
-            self._postures[role].learn_forward(self._history.up(role, ticks.start, ticks.end))
+        for role, up in lockout_up.items():
+            deepest = self._history.up(role, ticks.deepest, ticks.deepest)[0]
+            self._postures[role].learn_forward(deepest, up)
         uprights = {
             role: up
             for role, up in lockout_up.items()

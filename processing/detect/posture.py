@@ -78,15 +78,17 @@ class SensorPosture:
         self.upright = unit(upright)
         self._update_forward()
 
-    def learn_forward(self, up: FloatArray) -> None:
-        """Accumulate the bend direction from up vectors tilted beyond the threshold."""
-        if self.upright is None:
+    def learn_forward(self, deepest_up: FloatArray, lockout_up: FloatArray) -> None:
+        """Count one rep's vote for the bend direction: from its own lockout posture to its
+        deepest, if the sensor tilted beyond the threshold between them. Each rep votes
+        once, relative to its own upright, so a false rep or a wrong reference cannot turn
+        "forward" round."""
+        upright = unit(lockout_up)
+        bent = unit(deepest_up)[None, :]
+        if np.isnan(bent).any() or tilt_deg(bent, upright)[0] <= self.settings.forward_min_tilt_deg:
             return
-        valid = up[~np.isnan(up[:, 0])]
-        bent = valid[tilt_deg(valid, self.upright) > self.settings.forward_min_tilt_deg]
-        if bent.size:
-            self._forward_sum += forward_direction(bent, self.upright)
-            self._update_forward()
+        self._forward_sum += unit(forward_direction(bent, upright))
+        self._update_forward()
 
     def _update_forward(self) -> None:
         """Recompute the unit forward axis from the accumulated bend directions."""
