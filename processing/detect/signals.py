@@ -27,8 +27,13 @@ class SignalSettings:
     footfall_band: FilterDesign = field(
         default_factory=lambda: FilterDesign("bandpass", (1.2, 3.5))
     )
-    #: ...whose power is averaged below this rate into a walking level.
+    #: ...whose power is averaged below this rate into a walking level; the face tilt is
+    #: smoothed by the same filter to see whether the trunk is steady.
     footfall_envelope: FilterDesign = field(default_factory=lambda: FilterDesign("lowpass", (0.5,)))
+    #: Walking keeps the trunk's inclination steady: while the smoothed face tilt turns
+    #: faster than this, in deg/s, the shaking is a rep's (a deep, quick pull shakes the
+    #: sensor in the footfall band as hard as steps do), and the walking level reads zero.
+    walking_max_turn_dps: float = 40.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +54,9 @@ class SignalConditioner:
 
     def __init__(self, settings: SignalSettings, rate_hz: float, walking_mps2: float) -> None:
         """One filter stream per signal, designed for the tick rate."""
+        self._max_turn_deg = settings.walking_max_turn_dps / rate_hz
+        self._steady_tilt = StreamFilter(settings.footfall_envelope, rate_hz)
+        self._last_steady_deg = float("nan")
         self._face = FaceSide(walking_mps2)
         self._pelvis_face = FaceSide(walking_mps2)
         self._hinge = StreamFilter(settings.hinge, rate_hz)
@@ -64,6 +72,7 @@ class SignalConditioner:
         tilt_deg = self._hinge.apply(face_tilt_deg(up[:, 2]))
         power = np.square(self._band.apply(vertical_mps2))
         footfall = np.sqrt(np.clip(self._envelope.apply(power), 0.0, None))
+        footfall = np.where(self._turning(tilt_deg), 0.0, footfall)
         forward_sign, _ = self._face.signs(tilt_deg, footfall)
         pelvis_deg = np.full(tilt_deg.shape, np.nan)
         if pelvis_up is not None:
@@ -71,3 +80,12 @@ class SignalConditioner:
             sign, walking_deg = self._pelvis_face.signs(pelvis_tilt_deg, footfall)
             pelvis_deg = sign * (pelvis_tilt_deg - walking_deg)
         return CountingSignals(tilt_deg * forward_sign, forward_sign, footfall, pelvis_deg)
+
+    def _turning(self, tilt_deg: FloatArray) -> np.ndarray:
+        """Per tick: whether the smoothed face tilt turns faster than walking allows."""
+        steady_deg = self._steady_tilt.apply(tilt_deg)
+        step_deg = np.abs(np.diff(steady_deg, prepend=self._last_steady_deg))
+        if steady_deg.size:
+            self._last_steady_deg = float(steady_deg[-1])
+        with np.errstate(invalid="ignore"):
+            return np.asarray(step_deg > self._max_turn_deg)

@@ -1,0 +1,37 @@
+"""The walking level: footfalls with a steady trunk are walking; the same shaking while the
+trunk swings through a rep is not. Inputs are synthetic up vectors and accelerations."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from processing.detect.signals import SignalConditioner, SignalSettings
+
+RATE_HZ = 50.0
+WALKING_MPS2 = 0.8
+
+
+def up_vectors(tilt_deg: np.ndarray) -> np.ndarray:
+    """Up vectors of a sensor whose face tilts by ``tilt_deg`` (about its x axis)."""
+    tilt = np.radians(tilt_deg)
+    return np.column_stack([np.zeros_like(tilt), np.cos(tilt), np.sin(tilt)])
+
+
+def walking_level(tilt_deg: np.ndarray) -> np.ndarray:
+    """The conditioner's walking level for 2 Hz vertical shaking of 2 m/s^2 at that tilt."""
+    t_s = np.arange(tilt_deg.size) / RATE_HZ
+    vertical = 2.0 * np.sin(2 * np.pi * 2.0 * t_s)
+    conditioner = SignalConditioner(SignalSettings(), RATE_HZ, WALKING_MPS2)
+    return conditioner.update(up_vectors(tilt_deg), vertical, None).footfall_mps2
+
+
+def test_steps_with_a_steady_trunk_read_as_walking() -> None:
+    level = walking_level(np.full(round(20 * RATE_HZ), 5.0))
+    assert np.median(level[round(5 * RATE_HZ) :]) > WALKING_MPS2
+
+
+def test_the_same_shaking_through_deep_quick_reps_does_not() -> None:
+    t_s = np.arange(round(20 * RATE_HZ)) / RATE_HZ
+    tilt_deg = 40.0 - 35.0 * np.cos(2 * np.pi * 0.45 * t_s)  # 5 to 75 deg, a rep per 2.2 s
+    level = walking_level(tilt_deg)
+    assert np.median(level[round(5 * RATE_HZ) :]) < WALKING_MPS2
