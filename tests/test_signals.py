@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from processing.detect.signals import SignalConditioner, SignalSettings
+from processing.detect.strap import FaceSide
 
 RATE_HZ = 50.0
 WALKING_MPS2 = 0.8
@@ -35,3 +36,17 @@ def test_the_same_shaking_through_deep_quick_reps_does_not() -> None:
     tilt_deg = 40.0 - 35.0 * np.cos(2 * np.pi * 0.45 * t_s)  # 5 to 75 deg, a rep per 2.2 s
     level = walking_level(tilt_deg)
     assert np.median(level[round(5 * RATE_HZ) :]) < WALKING_MPS2
+
+
+def test_only_steps_that_last_set_the_walking_posture() -> None:
+    side = FaceSide(WALKING_MPS2, min_walk_ticks=round(2 * RATE_HZ))
+    # A one-second burst of shaking at 60 deg (the turn of a deep rep), then still.
+    burst = np.full(round(1 * RATE_HZ), 60.0)
+    _, walked = side.signs(burst, np.full(burst.size, 2.0))
+    assert np.isnan(walked).all()
+    _, walked = side.signs(np.full(burst.size, 5.0), np.zeros(burst.size))
+    # Three seconds of steps upright: walking from the two-second mark on.
+    steps = np.full(round(3 * RATE_HZ), 5.0)
+    _, walked = side.signs(steps, np.full(steps.size, 2.0))
+    assert np.isnan(walked[: round(2 * RATE_HZ) - 1]).all()
+    assert walked[-1] == 5.0

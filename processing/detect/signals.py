@@ -34,6 +34,9 @@ class SignalSettings:
     #: faster than this, in deg/s, the shaking is a rep's (a deep, quick pull shakes the
     #: sensor in the footfall band as hard as steps do), and the walking level reads zero.
     walking_max_turn_dps: float = 40.0
+    #: Walking is a rhythm: footfalls decide the walking posture (which side is forward,
+    #: how the pelvis is carried) once they have lasted this long, in s.
+    walking_min_s: float = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +60,9 @@ class SignalConditioner:
         self._max_turn_deg = settings.walking_max_turn_dps / rate_hz
         self._steady_tilt = StreamFilter(settings.footfall_envelope, rate_hz)
         self._last_steady_deg = float("nan")
-        self._face = FaceSide(walking_mps2)
-        self._pelvis_face = FaceSide(walking_mps2)
+        min_walk_ticks = round(settings.walking_min_s * rate_hz)
+        self._face = FaceSide(walking_mps2, min_walk_ticks)
+        self._pelvis_face = FaceSide(walking_mps2, min_walk_ticks)
         self._hinge = StreamFilter(settings.hinge, rate_hz)
         self._pelvis = StreamFilter(settings.hinge, rate_hz)
         self._band = StreamFilter(settings.footfall_band, rate_hz)

@@ -32,9 +32,12 @@ class FaceSide:
     session, until the first deep bend.
     """
 
-    def __init__(self, walking_mps2: float) -> None:
-        """Start with nothing seen: forward counts as positive until a tilt is."""
+    def __init__(self, walking_mps2: float, min_walk_ticks: int) -> None:
+        """Start with nothing seen: forward counts as positive until a tilt is. Footfalls
+        above ``walking_mps2`` are walking once they have lasted ``min_walk_ticks``."""
         self._walking_mps2 = walking_mps2
+        self._min_walk_ticks = min_walk_ticks
+        self._steps_ticks = 0  # length of the run of footfalls the last block ended in
         self._walk_sum_deg = 0.0
         self._walk_ticks = 0
         self._low_deg = float("inf")
@@ -47,7 +50,7 @@ class FaceSide:
         """The forward sign in force at each tick of a block (NaN ticks keep the last), and
         the mean tilt while walking so far (NaN before any walking)."""
         seen = ~np.isnan(tilt_deg)
-        walking = seen & (np.nan_to_num(footfall_mps2) > self._walking_mps2)
+        walking = self._walking(seen & (np.nan_to_num(footfall_mps2) > self._walking_mps2))
         walk_sum = self._walk_sum_deg + np.cumsum(np.where(walking, tilt_deg, 0.0))
         walk_ticks = self._walk_ticks + np.cumsum(walking)
         low = np.minimum.accumulate(np.where(seen, tilt_deg, np.inf))
@@ -64,3 +67,15 @@ class FaceSide:
             self._low_deg, self._high_deg = float(low[-1]), float(high[-1])
             self._sign = float(signs[-1])
         return np.asarray(signs, dtype=np.float64), np.asarray(walked, dtype=np.float64)
+
+    def _walking(self, steps: np.ndarray) -> np.ndarray:
+        """Per tick: inside a run of footfalls that has lasted ``min_walk_ticks`` so far.
+        Walking is a rhythm; a burst of shaking shorter than that (a bar touching the
+        floor, the turn of a quick rep) is not."""
+        ticks = np.arange(steps.size)
+        last_still = np.maximum.accumulate(np.where(steps, -1, ticks))
+        run = np.where(last_still < 0, ticks + 1 + self._steps_ticks, ticks - last_still)
+        run = np.where(steps, run, 0)
+        if run.size:
+            self._steps_ticks = int(run[-1])
+        return np.asarray(run >= self._min_walk_ticks)
