@@ -19,14 +19,14 @@ def burst_stamps(rate_hz: float, per_burst: int, seconds: float) -> np.ndarray:
 def test_the_interval_of_samples_stamped_in_bursts_is_their_mean_not_their_median() -> None:
     intervals_s = np.diff(burst_stamps(100.0, per_burst=3, seconds=0.7))[:64]
     assert np.median(intervals_s) < 1e-3  # what fooled the filter into 10 kHz
-    assert typical_interval_s(intervals_s) == pytest.approx(0.01, rel=0.02)
+    assert typical_interval_s(intervals_s.tolist()) == pytest.approx(0.01, rel=0.02)
 
 
 def test_a_lost_packet_does_not_slow_the_estimated_rate() -> None:
     stamps = burst_stamps(100.0, per_burst=3, seconds=0.7)
     stamps[30:] += 0.3  # a few packets lost: 0.3 s of silence
     # Leaving out the silence also leaves out one burst's interval: 63 for 64 samples.
-    assert typical_interval_s(np.diff(stamps)[:64]) == pytest.approx(0.01, rel=0.06)
+    assert typical_interval_s(np.diff(stamps)[:64].tolist()) == pytest.approx(0.01, rel=0.06)
 
 
 def test_a_start_from_a_moving_sensor_is_corrected_as_soon_as_it_rests() -> None:
