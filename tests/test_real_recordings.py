@@ -138,7 +138,7 @@ def test_no_reps_in_overhead_press_push_up_and_row_sets(figures: Json) -> None:
 
 
 #: Everyday recordings that still count a rep (target: 0), measured after the last change.
-EVERYDAY_WITH_REPS_NOW = 9
+EVERYDAY_WITH_REPS_NOW = 8
 
 
 def test_few_reps_in_walking_stairs_and_sit_to_stand_recordings(figures: Json) -> None:
@@ -148,7 +148,8 @@ def test_few_reps_in_walking_stairs_and_sit_to_stand_recordings(figures: Json) -
     with_reps = [f for f in everyday if f["reps_found"] != 0]
     share = f"{len(with_reps)} of {len(everyday)} recordings"
     # The target is none; slow sit-to-stands (a trunk leaning 25-50 deg for seconds, a
-    # single rise) still pass for lone reps (README, docs/measurement.md). This ceiling is
+    # single rise) still pass for lone reps, and so do sit-lie-sits whose waist device's face
+    # does not follow the trunk (README, docs/measurement.md). This ceiling is
     # what the detector achieves today, so any step back fails here.
     assert len(with_reps) <= EVERYDAY_WITH_REPS_NOW, f"{share}: " + "; ".join(describe(with_reps))
     assert len(target(figures, "walking, stairs")["items"]) == len(everyday)
