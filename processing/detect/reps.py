@@ -12,7 +12,8 @@ principles that hold for real lifting (docs/measurement.md states them):
 3. Nobody walks holding a loaded bar: footfalls right after the lockout mean nothing was held.
 4. Loaded concentrics are slower than unloaded stand-ups, and a set only slows as it tires:
    a set's last rise that climbs faster than its pulls, or a lone rise faster than any heavy
-   single, is standing up after the bar was put down. And a pull takes seconds: a "rise"
+   single, is standing up after the bar was put down. But a pull lifts the hips: a lone rise
+   whose sensor hardly climbs was a lean on a bench. And a pull takes seconds: a "rise"
    that takes longer crept, it was not pulled.
 5. A lift begins at the bar: the lifter stays down to grip before a lone pull (a sit-to-stand
    turns round at once), and nobody holds a hinge for long before pulling.
@@ -69,6 +70,10 @@ class RepSettings:
     #: A rise whose sensor climbs faster than this, in m/s, is standing up without the bar
     #: (unloaded, 0.7-1.2 m/s; loaded pulls stay below it)...
     unloaded_speed_mps: float = 0.6
+    #: ...and a lone rise whose sensor climbs slower than this, in m/s, lifted nothing: a
+    #: pull raises the hips, a lean forward and back on a bench turns the trunk about hips
+    #: that stay seated (seated leans climb 0.00-0.05 m/s, slow heavy pulls 0.1 and more).
+    min_climb_mps: float = 0.05
     #: ...and so is the last rise of a set if faster than this multiple of the median of
     #: its pulls (reps only slow down as a set tires)...
     unloaded_speed_ratio: float = 1.25
@@ -272,10 +277,10 @@ class RepCounter:
         return True
 
     def _lone_lift(self, rise: _Rise) -> bool:
-        """Principles 4 and 5 for a rep alone in its set: slow, and set up at the bar."""
+        """Principles 4 and 5 for a rep alone in its set: slow but rising, set up first."""
         s = self.settings
         set_up = not rise.bend.saw_bend or rise.dwell_s >= s.min_setup_s
-        return set_up and rise.climb_mps <= s.unloaded_speed_mps
+        return set_up and s.min_climb_mps <= rise.climb_mps <= s.unloaded_speed_mps
 
     def _net_rise_m(self, rise: _Rise) -> float | None:
         """Height the sensor gained from rest before the bend to rest after the lockout
