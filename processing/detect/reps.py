@@ -158,9 +158,8 @@ class RepCounter:
         reps: list[RepTicks] = []
         bottom, ready = self._excursions.step(tick, hinge_deg, forward_sign)
         if bottom is not None and self._waiting is not None:
-            self._settle(
-                self._waiting, arrival(self._history, self._waiting.bend.top, bottom), reps
-            )
+            rep = self._waiting.bend
+            self._settle(self._waiting, arrival(self._history, rep.top, bottom, rep.bottom), reps)
             self._waiting = None
         if ready is not None:
             self._judge(ready, reps)
@@ -342,11 +341,14 @@ def walking(history: TickHistory, first: int, last: int, level_mps2: float) -> b
     return float(np.nanmedian(footfalls)) > level_mps2
 
 
-def arrival(history: TickHistory, top: Turn, bottom: Turn) -> int:
-    """When an eccentric from ``top`` reached ``bottom`` (within ``ARRIVED_FRACTION`` of
-    the bend)."""
+def arrival(history: TickHistory, top: Turn, bottom: Turn, own_bottom: Turn) -> int:
+    """When an eccentric from ``top`` reached ``bottom``, or the depth of the rep's own
+    ``own_bottom`` if shallower, within ``ARRIVED_FRACTION`` of the bend: the lowering puts
+    the bar back where the rep began, and sinking deeper while resetting for the next pull is
+    that rep's, not this one's."""
+    depth_deg = min(bottom.deg, own_bottom.deg)
     hinge = history.hinge_deg(top.tick, bottom.tick)
-    near = np.flatnonzero(hinge >= bottom.deg - ARRIVED_FRACTION * (bottom.deg - top.deg))
+    near = np.flatnonzero(hinge >= depth_deg - ARRIVED_FRACTION * (depth_deg - top.deg))
     return top.tick + (int(near[0]) if near.size else bottom.tick - top.tick)
 
 
