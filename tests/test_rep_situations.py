@@ -195,3 +195,30 @@ def test_a_plate_carried_off_through_a_gap_is_not_a_rep(seed: int) -> None:
     # it must count.
     detected, true = counts(*analyzed(random_spec(seed)))
     assert detected == true
+
+
+@pytest.mark.parametrize("seed", [3, 8])
+def test_a_whole_rep_hidden_by_a_gap_in_a_touch_and_go_set_is_counted(seed: int) -> None:
+    # A 3 s link gap swallows a rep from set-up to lowering: the set's rhythm has a beat
+    # missing where no data came, so the rep is counted (with no peak).
+    sets = (SetSpec(reps=5, touch_and_go=True, sit_before=False),)
+    spec = SessionSpec(seed=seed, sensors=DUAL, sets=sets, gaps=(Gap(3.0, in_set=0),))
+    detected, true = counts(*analyzed(spec))
+    assert detected == true
+
+
+@pytest.mark.parametrize("seed", range(30, 36))
+def test_the_rep_a_gap_swallows_after_the_first_is_counted(seed: int) -> None:
+    # A 2.8 s gap runs from early in the second pull to after it.
+    sets = (SetSpec(reps=3, sit_before=False),)
+    spec = SessionSpec(seed=seed, sensors=DUAL, sets=sets, gaps=(Gap(2.8, in_set=0),))
+    detected, true = counts(*analyzed(spec))
+    assert detected == true
+
+
+@pytest.mark.parametrize("seed", [200015, 300025, 400009, 1100000])
+def test_sessions_with_gaps_and_distractors_are_counted_exactly(seed: int) -> None:
+    # A plate picked up after a few steps with no stance; a set-up fidgeting through a
+    # 1.2 s gap; a plate carried off through a gap; a touch-and-go rep in a 2.8 s gap.
+    detected, true = counts(*analyzed(random_spec(seed)))
+    assert detected == true

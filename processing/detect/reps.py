@@ -17,19 +17,22 @@ principles that hold for real lifting (docs/measurement.md states them):
    that takes longer crept, it was not pulled.
 5. A lift begins at the bar: the lifter stays down to grip before a lone pull (a sit-to-stand
    turns round at once), and nobody holds a hinge for long before pulling.
+6. A set keeps its rhythm: a beat missing where the link brought no data was a rep the gap
+   hid (:mod:`processing.detect.rhythm`).
 
 Nothing here waits for an upright reference, a stance or a still moment.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from processing.detect.excursions import Excursions, Return, Turn
 from processing.detect.history import TickHistory
 from processing.detect.motion import Feature, at_rest, net_rise_m, peak_climb_mps
+from processing.detect.rhythm import Beat, RhythmSettings, SetRhythm
 from sensor.samples import FloatArray
 
 #: The concentric starts when the hinge has left the bottom by this fraction of the bend.
@@ -99,6 +102,8 @@ class RepSettings:
     seated_pelvis_deg: float = 12.0
     #: A set closes after this long without a rep, in s.
     max_rest_in_set_s: float = 10.0
+    #: When a link gap between two reps of a set hid one (:mod:`processing.detect.rhythm`).
+    rhythm: RhythmSettings = field(default_factory=RhythmSettings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +157,7 @@ class RepCounter:
         self._first_rise: _Rise | None = None
         self._pulls_mps: list[float] = []
         self._last_end: int | None = None
+        self._rhythm = SetRhythm(settings.rhythm, history, motion_role, rate_hz)
 
     def step(self, tick: int, hinge_deg: float, forward_sign: float) -> tuple[list[RepTicks], bool]:
         """Follow one tick; the reps it settled and whether the set closed."""
@@ -202,12 +208,15 @@ class RepCounter:
         rep = RepTicks(rise.start, rise.lockout, end, rise.bend.bottom.tick, rise.bend.top.tick)
         self._last_end = end
         self._pulls_mps.append(rise.climb_mps)
+        hidden = self._rhythm.hidden_before(Beat(rep.start, rep.lockout, rep.end))
         if self._first is None and len(self._pulls_mps) == 1:
             self._first, self._first_rise = rep, rise
             return
         if self._first is not None:
             reps.append(self._first)
             self._first = self._first_rise = None
+        if hidden is not None:
+            reps.append(RepTicks(*hidden.ticks, hidden.start, hidden.lockout))
         reps.append(rep)
 
     def _close_lone_first(self, reps: list[RepTicks]) -> None:
@@ -218,6 +227,7 @@ class RepCounter:
                 reps.append(self._first)
             else:
                 self._pulls_mps.clear()
+                self._rhythm.clear()
         self._first = self._first_rise = None
 
     def _measure(self, bend: Return) -> _Rise:
@@ -264,7 +274,7 @@ class RepCounter:
             or self._walked_off(rise)
         ):
             return False
-        net_m = self._net_rise_m(rise)
+        net_m = rest_to_rest_rise_m(self._history, self._role, self._rate_hz, rise)
         if net_m is not None and abs(net_m) > s.max_height_change_m:
             return False
         pelvis = self._history.pelvis_deg(bend.top.tick, bend.top.tick)
@@ -280,24 +290,6 @@ class RepCounter:
         s = self.settings
         set_up = not rise.bend.saw_bend or rise.dwell_s >= s.min_setup_s
         return set_up and s.min_climb_mps <= rise.climb_mps <= s.unloaded_speed_mps
-
-    def _net_rise_m(self, rise: _Rise) -> float | None:
-        """Height the sensor gained from rest before the bend to rest after the lockout
-        (None when it was not at rest on both sides)."""
-        reach = round(REST_REACH_S * self._rate_hz)
-        down = rise.down_tick
-        before = self._history.features(self._role, down - reach, down)
-        after = self._history.features(self._role, rise.lockout, rise.lockout + reach)
-        rest_before = np.flatnonzero(at_rest(before))
-        rest_after = np.flatnonzero(at_rest(after))
-        if rest_before.size == 0 or rest_after.size == 0:
-            return None
-        first = down - reach + int(rest_before[-1])
-        last = rise.lockout + int(rest_after[0])
-        if last - first > reach:
-            return None  # the double integral drifts too far over longer movements
-        vertical = self._history.features(self._role, first, last)[:, Feature.VERTICAL_MPS2]
-        return net_rise_m(vertical, self._rate_hz)
 
     def _walked_off(self, rise: _Rise) -> bool:
         """Whether the lifter walked about while "set up" (seconds of footfalls while down)
@@ -330,7 +322,29 @@ class RepCounter:
         self._close_lone_first(reps)
         self._last_end = None
         self._pulls_mps.clear()
+        self._rhythm.clear()
         return True
+
+
+def rest_to_rest_rise_m(
+    history: TickHistory, role: str, rate_hz: float, rise: _Rise
+) -> float | None:
+    """Height the ``role`` sensor gained from rest before the bend to rest after the
+    lockout (None when it was not at rest on both sides)."""
+    reach = round(REST_REACH_S * rate_hz)
+    down = rise.down_tick
+    before = history.features(role, down - reach, down)
+    after = history.features(role, rise.lockout, rise.lockout + reach)
+    rest_before = np.flatnonzero(at_rest(before))
+    rest_after = np.flatnonzero(at_rest(after))
+    if rest_before.size == 0 or rest_after.size == 0:
+        return None
+    first = down - reach + int(rest_before[-1])
+    last = rise.lockout + int(rest_after[0])
+    if last - first > reach:
+        return None  # the double integral drifts too far over longer movements
+    vertical = history.features(role, first, last)[:, Feature.VERTICAL_MPS2]
+    return net_rise_m(vertical, rate_hz)
 
 
 def walking(history: TickHistory, first: int, last: int, level_mps2: float) -> bool:
