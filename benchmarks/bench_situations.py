@@ -73,6 +73,13 @@ def no_rep_during(result: AnalysisResult, truth: Truth, kind: str) -> bool:
     return bool(spans) and not [t for t in lockouts for a in spans if a["start"] <= t <= a["end"]]
 
 
+def rep_in_gap_after_first(seed: int) -> bool:
+    """A 2.8 s gap swallows the second rep of a set of 3, from early in its pull to after
+    it: with one rep seen before it, the set's pace is not known yet."""
+    sets = (SetSpec(reps=3, sit_before=False),)
+    return same_counts(SessionSpec(seed=seed, sensors=DUAL, sets=sets, gaps=(Gap(2.8, in_set=0),)))
+
+
 def abandoned_set_up() -> bool:
     """A lifter comes halfway up from a first set-up and bends down again to grip."""
     recording = read_recording(FIXTURES / "random_seed_105.csv.gz")
@@ -89,6 +96,10 @@ SITUATIONS: list[tuple[str, Callable[[], bool]]] = [
     ],
     ("light set lowered, seed 46", lambda: light_set_lowered(46)),
     ("set-up abandoned halfway up", abandoned_set_up),
+    *[
+        (f"rep in a gap after the first, seed {s}", lambda s=s: rep_in_gap_after_first(s))
+        for s in range(30, 36)
+    ],
 ]
 
 

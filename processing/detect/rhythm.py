@@ -2,10 +2,11 @@
 
 A Bluetooth link can drop for a few seconds. A rep lifted entirely inside such a gap leaves
 no bend to count: the angle before the gap and after it is upright. Within a set, though,
-reps come at the lifter's own pace; when two counted reps are much further apart than that
-pace and no data came for long enough in between, the beat that is missing was a rep. It is
-counted, with no peak (nothing of it was measured), and nothing is inferred at the edges of a
-set, where a gap may as well hide the bar being put down.
+reps come at the lifter's own pace; once two of its reps have shown that pace, two counted
+reps much further apart, with no data for long enough in between, have a beat missing, and
+it was a rep. It is counted, with no peak (nothing of it was measured). Nothing is inferred
+from one rep's own duration (dead-stop sets reset for seconds between reps) nor at the edges
+of a set, where a gap may as well hide the bar being put down.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ class SetRhythm:
         if last is None:
             return None
         interval = beat.lockout - last.lockout
-        pace = float(np.median(self._intervals)) if self._intervals else last.end - last.start
+        pace = float(np.median(self._intervals)) if self._intervals else float("inf")
         gap = (
             self._longest_gap(last.lockout, beat.start) if interval >= self._ratio * pace else None
         )
