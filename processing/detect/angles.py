@@ -39,7 +39,7 @@ def forward_direction(up: FloatArray, upright: FloatArray) -> FloatArray:
     """Sum of the components of ``up`` perpendicular to ``upright`` (not normalised).
 
     In a forward bend the up vector swings towards the sensor's "forward" axis, so this sum
-    points forward; callers accumulate it over bends and normalise once.
+    points forward (a rep's vote is it for its deepest posture, normalised).
     """
     along = up @ upright
     return np.asarray((up - np.outer(along, upright)).sum(axis=0), dtype=np.float64)

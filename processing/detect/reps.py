@@ -216,7 +216,9 @@ class RepCounter:
             reps.append(self._first)
             self._first = self._first_rise = None
         if hidden is not None:
-            reps.append(RepTicks(*hidden.ticks, hidden.start, hidden.lockout))
+            reps.append(
+                RepTicks(hidden.start, hidden.lockout, hidden.end, hidden.start, hidden.lockout)
+            )
         reps.append(rep)
 
     def _close_lone_first(self, reps: list[RepTicks]) -> None:

@@ -36,11 +36,6 @@ class Beat:
     lockout: int
     end: int
 
-    @property
-    def ticks(self) -> tuple[int, int, int]:
-        """Start, lockout and end."""
-        return self.start, self.lockout, self.end
-
 
 class SetRhythm:
     """Follows the lockouts of the current set and finds the reps gaps hid between them."""
