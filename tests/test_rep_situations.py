@@ -213,3 +213,15 @@ def test_sessions_with_gaps_and_distractors_are_counted_exactly(seed: int) -> No
     # 1.2 s gap; a plate carried off through a gap; a touch-and-go rep in a 2.8 s gap.
     detected, true = counts(*analyzed(random_spec(seed)))
     assert detected == true
+
+
+@pytest.mark.parametrize("sensors", [DUAL, {"lumbar": SensorSpec()}], ids=["dual", "single"])
+def test_a_recording_that_starts_bent_over_the_bar_counts_its_first_pull(
+    sensors: dict[str, SensorSpec],
+) -> None:
+    # The first data are the lifter gripping the bar: rest at the bottom is not the height
+    # the lifter left, so the pull rising from it is not "standing up from a bench".
+    sets = (SetSpec(reps=3), SetSpec(reps=4))
+    spec = SessionSpec(seed=0, sensors=sensors, sets=sets, recording_start="bent_over")
+    detected, true = counts(*analyzed(spec))
+    assert detected == true

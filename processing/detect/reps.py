@@ -332,12 +332,21 @@ def rest_to_rest_rise_m(
     history: TickHistory, role: str, rate_hz: float, rise: _Rise
 ) -> float | None:
     """Height the ``role`` sensor gained from rest before the bend to rest after the
-    lockout (None when it was not at rest on both sides)."""
+    lockout (None when it was not at rest on both sides).
+
+    Rest before counts only where the bend had not yet arrived at the bottom (within
+    ``ARRIVED_FRACTION`` of the swing): a recording that starts bent over the bar shows no
+    rest at the height the lifter left.
+    """
     reach = round(REST_REACH_S * rate_hz)
     down = rise.down_tick
     before = history.features(role, down - reach, down)
     after = history.features(role, rise.lockout, rise.lockout + reach)
-    rest_before = np.flatnonzero(at_rest(before))
+    bend = rise.bend
+    with np.errstate(invalid="ignore"):
+        arrived_deg = bend.bottom.deg - ARRIVED_FRACTION * (bend.bottom.deg - bend.top.deg)
+        left = history.hinge_deg(down - reach, down) < arrived_deg
+    rest_before = np.flatnonzero(at_rest(before) & left)
     rest_after = np.flatnonzero(at_rest(after))
     if rest_before.size == 0 or rest_after.size == 0:
         return None
