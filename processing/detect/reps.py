@@ -11,8 +11,9 @@ principles that hold for real lifting (docs/measurement.md states them):
    back, which a sacrum sensor shows.
 3. Nobody walks holding a loaded bar: footfalls right after the lockout mean nothing was held.
 4. Loaded concentrics are slower than unloaded stand-ups, and a set only slows as it tires:
-   a set's last rise that climbs faster than its pulls, or a lone rise faster than any heavy
-   single, is standing up after the bar was put down. But a pull lifts the hips: a lone rise
+   a set's last rise that climbs faster than its pulls, a rise mid-set faster than both its
+   pulls and any heavy pull, or a lone rise faster than any heavy single, is standing up
+   after the bar was put down. But a pull lifts the hips: a lone rise
    whose sensor hardly climbs was a lean on a bench. And a pull takes seconds: a "rise"
    that takes longer crept, it was not pulled.
 5. A lift begins at the bar: the lifter stays down to grip before a lone pull (a sit-to-stand
@@ -78,7 +79,9 @@ class RepSettings:
     #: that stay seated (seated leans climb 0.00-0.05 m/s, slow heavy pulls 0.1 and more).
     min_climb_mps: float = 0.05
     #: ...and so is the last rise of a set if faster than this multiple of the median of
-    #: its pulls (reps only slow down as a set tires)...
+    #: its pulls (reps only slow down as a set tires), or a rise mid-set, once two pulls
+    #: show the set's pace, if faster than both that and ``unloaded_speed_mps`` (a real
+    #: lifter's pulls vary up to 2x within a set, a stand-up comes 2-5x faster)...
     unloaded_speed_ratio: float = 1.25
     #: ...unless it climbs slower than this, in m/s: the climb of a slow pull is only known
     #: to about this much, so below it nothing is judged by pace.
@@ -282,10 +285,18 @@ class RepCounter:
         pelvis = self._history.pelvis_deg(bend.top.tick, bend.top.tick)
         if float(pelvis[0]) < -s.seated_pelvis_deg:  # NaN (unknown) compares False
             return False
-        if rise.final and self._pulls_mps:
-            set_pace_mps = s.unloaded_speed_ratio * float(np.median(self._pulls_mps))
-            return rise.climb_mps <= max(set_pace_mps, s.pace_noise_mps)
-        return True
+        return not self._faster_than_the_set(rise)
+
+    def _faster_than_the_set(self, rise: _Rise) -> bool:
+        """Principle 4 for a rise after a set's pulls: the set's last rise may not climb
+        faster than its pace (beyond the climb's noise); a rise mid-set, once two pulls
+        show the pace, neither faster than it nor than an unloaded stand-up."""
+        s = self.settings
+        if not self._pulls_mps or (not rise.final and len(self._pulls_mps) < 2):
+            return False
+        set_pace_mps = s.unloaded_speed_ratio * float(np.median(self._pulls_mps))
+        floor_mps = s.pace_noise_mps if rise.final else s.unloaded_speed_mps
+        return rise.climb_mps > max(set_pace_mps, floor_mps)
 
     def _lone_lift(self, rise: _Rise) -> bool:
         """Principles 4 and 5 for a rep alone in its set: slow but rising, set up first."""
