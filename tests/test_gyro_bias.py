@@ -67,3 +67,21 @@ def test_an_upright_sensor_with_a_large_offset_stays_upright() -> None:
     tilt_deg = np.degrees(np.arccos(np.clip(up[:, 2], -1.0, 1.0)))
     # Uncorrected, an offset this size holds the estimate about 20 deg off vertical.
     assert tilt_deg[-round(10 * RATE_HZ) :].max() < 1.0
+
+
+def test_the_first_still_seconds_give_the_offset_not_a_fraction_of_it() -> None:
+    # A set may begin seconds after power-on: 3 s of stillness must be enough, not a
+    # 30 s time constant's 10%.
+    t_s, gyro_dps, accel_g = still_readings(3.0, seed=7)
+    tracker = GyroBias()
+    tracker.corrected_dps(t_s, gyro_dps, accel_g)
+    assert np.allclose(tracker.bias_dps, OFFSET_DPS, atol=0.3)
+
+
+def test_an_accelerometer_offset_does_not_hide_stillness() -> None:
+    # An LSM6DS3 may read 40 mg off per axis: a resting sensor's norm is 1.06 g, not 1 g.
+    t_s, gyro_dps, accel_g = still_readings(60.0, seed=9)
+    accel_g = accel_g + np.array([0.04, -0.04, 0.04])
+    tracker = GyroBias()
+    tracker.corrected_dps(t_s, gyro_dps, accel_g)
+    assert np.allclose(tracker.bias_dps, OFFSET_DPS, atol=0.3)

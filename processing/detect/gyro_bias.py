@@ -32,14 +32,17 @@ _LONGEST_INTERVAL_S = 0.1
 class GyroBiasSettings:
     """When the sensor counts as still and how fast the bias follows it."""
 
-    #: Still means the accelerometer norm is within this of 1 g, in g (0.03 g = 0.3 m/s^2)...
+    #: Still means the accelerometer norm changed by less than this, in g (0.03 g = 0.3
+    #: m/s^2)...
     still_accel_g: float = 0.03
     #: ...and its direction turned by less than this, in degrees...
     still_tilt_deg: float = 0.5
     #: ...over this long, in s (slower than sway, shorter than a rep).
     still_window_s: float = 1.0
     #: Time constant of the estimate, in s of still time: long enough to average breathing
-    #: and sway out, short enough to follow a cold sensor's warm-up drift.
+    #: and sway out, short enough to follow a cold sensor's warm-up drift. Until this much
+    #: still time has been seen, the estimate is the mean of all of it: a sensor's offset
+    #: is there from power-on, and the first set may begin seconds after it.
     time_constant_s: float = 30.0
 
 
@@ -50,8 +53,9 @@ class GyroBias:
         """Start with no bias known (zero) and nothing seen."""
         self.settings = settings or GyroBiasSettings()
         self._bias_dps = np.zeros(3)
+        self._still_s = 0.0
         self._recent_t_s = np.empty(0)
-        self._recent_direction = np.empty((0, 3))
+        self._recent_accel_g = np.empty((0, 3))
 
     @property
     def bias_dps(self) -> FloatArray:
@@ -70,14 +74,22 @@ class GyroBias:
         still = self._still(t_s, accel_g)
         bias = np.tile(self._bias_dps, (t_s.size, 1))
         if still.any():
-            weight = (
-                np.clip(interval_s[still], 0.0, _LONGEST_INTERVAL_S) / self.settings.time_constant_s
-            )
-            estimates = self._averaged(gyro_dps[still], weight)
+            estimates = self._averaged(gyro_dps[still], self._weights(interval_s[still]))
             # Each sample uses the estimate of the last still sample at or before it.
             latest = np.cumsum(still) - 1
             bias = np.where((latest >= 0)[:, None], estimates[np.maximum(latest, 0)], bias)
         return np.asarray(gyro_dps - bias, dtype=np.float64)
+
+    def _weights(self, interval_s: FloatArray) -> FloatArray:
+        """Weight of each still sample in the average: its share of the still time seen so
+        far, until that reaches the time constant."""
+        s = self.settings
+        still_s = np.clip(interval_s, 0.0, _LONGEST_INTERVAL_S)
+        seen_s = self._still_s + np.cumsum(still_s)
+        self._still_s = float(seen_s[-1])
+        return np.asarray(
+            still_s / np.clip(seen_s, 1e-9, s.time_constant_s), dtype=np.float64
+        )
 
     def _averaged(self, still_dps: FloatArray, weight: FloatArray) -> FloatArray:
         """The exponential average after each still sample, ``b += w * (x - b)``."""
@@ -93,18 +105,28 @@ class GyroBias:
         return estimates
 
     def _still(self, t_s: FloatArray, accel_g: FloatArray) -> np.ndarray:
-        """Per sample: the accelerometer reads 1 g and points where it did a window ago."""
+        """Per sample: the accelerometer reads as it did half a window and a window ago,
+        in direction and in norm (a swing that passes back through the same direction a
+        window later is not still). The norm is compared with its own earlier value, not
+        with 1 g: a datasheet offset of 40-80 mg per axis keeps a resting sensor's norm
+        that far from it."""
         window_s = self.settings.still_window_s
         norm_g = np.linalg.norm(accel_g, axis=1)
-        direction = accel_g / np.maximum(norm_g, 1e-9)[:, None]
         all_t_s = np.concatenate([self._recent_t_s, t_s])
-        all_direction = np.vstack([self._recent_direction, direction])
-        before = np.searchsorted(all_t_s, t_s - window_s, side="right") - 1
-        earlier = np.where((before >= 0)[:, None], all_direction[np.maximum(before, 0)], np.nan)
+        all_accel_g = np.vstack([self._recent_accel_g, accel_g])
         keep = all_t_s >= all_t_s[-1] - 2.0 * window_s
-        self._recent_t_s, self._recent_direction = all_t_s[keep], all_direction[keep]
-        with np.errstate(invalid="ignore"):
-            steady = np.einsum("ij,ij->i", direction, earlier) > np.cos(
-                np.radians(self.settings.still_tilt_deg)
+        self._recent_t_s, self._recent_accel_g = all_t_s[keep], all_accel_g[keep]
+        cos_limit = np.cos(np.radians(self.settings.still_tilt_deg))
+        steady = np.ones(t_s.size, dtype=bool)
+        for ago_s in (window_s / 2, window_s):
+            before = np.searchsorted(all_t_s, t_s - ago_s, side="right") - 1
+            earlier_g = np.where((before >= 0)[:, None], all_accel_g[np.maximum(before, 0)], np.nan)
+            earlier_norm_g = np.linalg.norm(earlier_g, axis=1)
+            cos_turn = np.einsum("ij,ij->i", accel_g, earlier_g) / np.maximum(
+                norm_g * earlier_norm_g, 1e-9
             )
-        return np.asarray(steady & (np.abs(norm_g - 1.0) < self.settings.still_accel_g))
+            with np.errstate(invalid="ignore"):
+                steady &= (cos_turn > cos_limit) & (
+                    np.abs(norm_g - earlier_norm_g) < self.settings.still_accel_g
+                )
+        return steady
