@@ -87,9 +87,7 @@ class GyroBias:
         still_s = np.clip(interval_s, 0.0, _LONGEST_INTERVAL_S)
         seen_s = self._still_s + np.cumsum(still_s)
         self._still_s = float(seen_s[-1])
-        return np.asarray(
-            still_s / np.clip(seen_s, 1e-9, s.time_constant_s), dtype=np.float64
-        )
+        return np.asarray(still_s / np.clip(seen_s, 1e-9, s.time_constant_s), dtype=np.float64)
 
     def _averaged(self, still_dps: FloatArray, weight: FloatArray) -> FloatArray:
         """The exponential average after each still sample, ``b += w * (x - b)``."""
