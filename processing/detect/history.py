@@ -25,6 +25,9 @@ class TickHistory:
         self._footfall_mps2 = np.full(capacity, np.nan)
         self._pelvis_deg = np.full(capacity, np.nan)
         self._newest = -1
+        #: +1, or -1 while rep counting reads the stored hinge angle upside down (see
+        #: :mod:`processing.detect.upside_down`): every read, of past ticks too, turns.
+        self.hinge_sign = 1.0
 
     @property
     def newest(self) -> int:
@@ -67,8 +70,9 @@ class TickHistory:
         return self._read(self._features[role], first, last)
 
     def hinge_deg(self, first: int, last: int) -> FloatArray:
-        """Filtered hinge angle (rep counting's signal) for ticks ``first..last``."""
-        return self._read(self._hinge_deg, first, last)
+        """Filtered hinge angle (rep counting's signal) for ticks ``first..last``, read
+        the way round ``hinge_sign`` says."""
+        return self.hinge_sign * self._read(self._hinge_deg, first, last)
 
     def footfall_mps2(self, first: int, last: int) -> FloatArray:
         """Footfall level of the motion sensor for ticks ``first..last``."""

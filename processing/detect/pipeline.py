@@ -215,7 +215,8 @@ class Pipeline:
         i, t_s = int(block.index[j]), float(block.t_s[j])
         hinge_deg = float(counting.hinge_deg[j])
         changed = self._calibrate_on_stance(i, t_s, still, hinge_deg, out)
-        reps, set_closed = self._counter.step(i, hinge_deg, float(counting.forward_sign[j]))
+        forward_sign, walked = float(counting.forward_sign[j]), bool(counting.walked[j])
+        reps, set_closed = self._counter.step(i, hinge_deg, forward_sign, walked)
         pelvis_deg = angles.pelvis_deg[j]
         allowed = pelvis_deg != pelvis_deg or pelvis_deg > self.config.hinged_pelvis_deg
         change = self._alerter.step(t_s, float(angles.alert_deg[j]), bool(allowed))

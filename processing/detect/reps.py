@@ -13,9 +13,10 @@ principles that hold for real lifting (docs/measurement.md states them):
 4. Loaded concentrics are slower than unloaded stand-ups, and a set only slows as it tires:
    a set's last rise that climbs faster than its pulls, a rise mid-set faster than both its
    pulls and any heavy pull, or a lone rise faster than any heavy single, is standing up
-   after the bar was put down. But a pull lifts the hips: a lone rise
-   whose sensor hardly climbs was a lean on a bench. And a pull takes seconds: a "rise"
-   that takes longer crept, it was not pulled.
+   after the bar was put down. But a pull lifts the hips: a lone rise whose sensor hardly
+   climbs was a lean on a bench, and reps whose rises lift nothing while their bends do
+   were read upside down (:mod:`processing.detect.upside_down`). And a pull takes seconds:
+   a "rise" that takes longer crept, it was not pulled.
 5. A lift begins at the bar: the lifter stays down to grip before a lone pull (a sit-to-stand
    turns round at once), and nobody holds a hinge for long before pulling.
 6. A set keeps its rhythm: a beat missing where the link brought no data was a rep the gap
@@ -30,25 +31,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from processing.detect.excursions import Excursions, Return, Turn
+from processing.detect.excursions import Excursions, Return
 from processing.detect.history import TickHistory
-from processing.detect.motion import Feature, at_rest, net_rise_m, peak_climb_mps
 from processing.detect.rhythm import Beat, RhythmSettings, SetRhythm
-from sensor.samples import FloatArray
+from processing.detect.rise import Rise, RiseMeter, arrival, rest_to_rest_rise_m, walking
+from processing.detect.upside_down import UpsideDownVotes
 
-#: The concentric starts when the hinge has left the bottom by this fraction of the bend.
-LEFT_BOTTOM_FRACTION = 0.05
-#: An eccentric has arrived at the bottom within this fraction of the bend (the hinge still
-#: creeps while the lifter resets the grip, which is no longer the rep).
-ARRIVED_FRACTION = 0.15
 #: A dropped rep ends this long after its lockout, in s (the bar is let go).
 DROPPED_END_S = 0.5
-#: The climb is integrated from this long before the start to this long after the lockout,
-#: in s, where the body is about to move or has just stopped.
-CLIMB_MARGIN_S = 0.3
-#: Rest is looked for this far before a bend and after a lockout, in s; a height change
-#: measured over more than this drifts too far to judge.
-REST_REACH_S = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,24 +112,6 @@ class RepTicks:
     upright: int
 
 
-@dataclass(frozen=True, slots=True)
-class _Rise:
-    """A judged return: the moments measured in it and how long it held at the top."""
-
-    bend: Return
-    start: int
-    lockout: int
-    climb_mps: float
-    #: The tick the bend passed halfway down: the lifter is down, setting up, from then...
-    down_tick: int
-    #: ...for this many seconds before the rise began...
-    dwell_s: float
-    #: ...and until the rise came back up past half the bend.
-    down_s: float
-    #: True when no bend followed within the longest lockout hold: the set's last rise.
-    final: bool
-
-
 class RepCounter:
     """Judges every return of the hinge angle; a set's first rep waits for its second, so
     that a lone rise is judged as one."""
@@ -155,24 +127,42 @@ class RepCounter:
         self._hold_ticks = round(settings.max_lockout_hold_s * rate_hz)
         self._rest_ticks = round(settings.max_rest_in_set_s * rate_hz)
         self._excursions = Excursions(settings.min_swing_deg, self._hold_ticks)
-        self._waiting: _Rise | None = None  # an accepted rep whose eccentric is under way
+        self._waiting: Rise | None = None  # an accepted rep whose eccentric is under way
         self._first: RepTicks | None = None  # a set's first rep, until a second one comes
-        self._first_rise: _Rise | None = None
+        self._first_rise: Rise | None = None
         self._pulls_mps: list[float] = []
         self._last_end: int | None = None
         self._rhythm = SetRhythm(settings.rhythm, history, motion_role, rate_hz)
+        self._meter = RiseMeter(
+            history, motion_role, rate_hz, settings.lockout_fraction, self._hold_ticks
+        )
+        self._upside_down = UpsideDownVotes(settings.min_climb_mps, settings.pace_noise_mps)
+        self._walked = False
+        self._sign = 1.0
+        self._now = -1
 
-    def step(self, tick: int, hinge_deg: float, forward_sign: float) -> tuple[list[RepTicks], bool]:
-        """Follow one tick; the reps it settled and whether the set closed."""
+    def step(
+        self, tick: int, hinge_deg: float, forward_sign: float, walked: bool
+    ) -> tuple[list[RepTicks], bool]:
+        """Follow one tick (``walked``: the walking posture decides ``forward_sign``); the
+        reps it settled and whether the set closed."""
+        if walked and not self._walked:
+            self._history.hinge_sign = 1.0  # the walking posture knows better than votes
+        self._walked, self._now = walked, tick
         reps: list[RepTicks] = []
-        bottom, ready = self._excursions.step(tick, hinge_deg, forward_sign)
+        self._sign = self._history.hinge_sign * forward_sign
+        self._follow(tick, self._history.hinge_sign * hinge_deg, reps)
+        return reps, self._set_closed(tick, reps)
+
+    def _follow(self, tick: int, hinge_deg: float, reps: list[RepTicks]) -> None:
+        """Follow the hinge angle, read the right way round, through one tick."""
+        bottom, ready = self._excursions.step(tick, hinge_deg, self._sign)
         if bottom is not None and self._waiting is not None:
             rep = self._waiting.bend
             self._settle(self._waiting, arrival(self._history, rep.top, bottom, rep.bottom), reps)
             self._waiting = None
         if ready is not None:
             self._judge(ready, reps)
-        return reps, self._set_closed(tick, reps)
 
     def rep_under_way(self) -> int | None:
         """Reps accepted but not yet handed out, plus one for a rise being followed: the
@@ -196,9 +186,12 @@ class RepCounter:
 
     def _judge(self, bend: Return, reps: list[RepTicks]) -> None:
         """Decide whether a return was a rep; a rep with a bend after it waits for its end."""
-        rise = self._measure(bend)
+        rise = self._meter.measure(bend)
         if not self._is_rep(rise):
             self._close_lone_first(reps)
+            return
+        if self._upside_down.upside_down(rise.climb_mps, rise.bend_climb_mps, self._walked):
+            self._turn_round((self._first_rise or rise).bend.before.tick, reps)
             return
         if rise.final:
             end = min(bend.top.tick, rise.lockout + round(DROPPED_END_S * self._rate_hz))
@@ -206,7 +199,7 @@ class RepCounter:
         else:
             self._waiting = rise
 
-    def _settle(self, rise: _Rise, end: int, reps: list[RepTicks]) -> None:
+    def _settle(self, rise: Rise, end: int, reps: list[RepTicks]) -> None:
         """File an accepted rep with its end: a set's first waits for a second one."""
         rep = RepTicks(rise.start, rise.lockout, end, rise.bend.bottom.tick, rise.bend.top.tick)
         self._last_end = end
@@ -235,37 +228,19 @@ class RepCounter:
                 self._rhythm.clear()
         self._first = self._first_rise = None
 
-    def _measure(self, bend: Return) -> _Rise:
-        """Start, lockout, climb speed, set-up time and hold of a return."""
-        bottom, top = bend.bottom, bend.top
-        hinge = self._history.hinge_deg(bottom.tick, top.tick)
-        swing = bottom.deg - top.deg
-        left = np.flatnonzero(hinge < bottom.deg - LEFT_BOTTOM_FRACTION * swing)
-        start = max(bottom.tick + (int(left[0]) - 1 if left.size else 0), bottom.tick)
-        locked = np.flatnonzero(hinge <= top.deg + self.settings.lockout_fraction * swing)
-        lockout = bottom.tick + (int(locked[0]) if locked.size else top.tick - bottom.tick)
-        margin = round(CLIMB_MARGIN_S * self._rate_hz)
-        vertical = self._history.features(self._role, start - margin, lockout + margin)
-        climb = peak_climb_mps(vertical[:, Feature.VERTICAL_MPS2], self._rate_hz)
-        descent = self._history.hinge_deg(bend.before.tick, bottom.tick)
-        down_tick = bend.before.tick + first_at_or_above(
-            descent, (bend.before.deg + bottom.deg) / 2
-        )
-        dwell_s = (start - down_tick) / self._rate_hz
-        # How long the hinge stayed past halfway between the bottom and the more upright end
-        # of the excursion: a recording that starts bent over the bar starts at the bottom.
-        halfway_deg = (bottom.deg + min(bend.before.deg, top.deg)) / 2
-        above = np.flatnonzero(hinge[: lockout - bottom.tick + 1] >= halfway_deg)
-        halfway_up = bottom.tick + (int(above[-1]) if above.size else 0)
-        down_s = (halfway_up - bend.before.tick - first_at_or_above(descent, halfway_deg)) / (
-            self._rate_hz
-        )
-        final = bend.bent_again is None
-        if bend.bent_again is not None:
-            final = self._hold_end(top, swing, bend.bent_again) - lockout > self._hold_ticks
-        return _Rise(bend, start, lockout, climb, down_tick, dwell_s, down_s, final)
+    def _turn_round(self, since: int, reps: list[RepTicks]) -> None:
+        """Read the hinge angle the other way round and follow it again from tick
+        ``since``, where the reps read upside down and not yet handed out began."""
+        self._history.hinge_sign = -self._history.hinge_sign
+        self._sign = -self._sign
+        self._first = self._first_rise = self._waiting = None
+        self._pulls_mps.clear()
+        self._rhythm.clear()
+        self._excursions = Excursions(self.settings.min_swing_deg, self._hold_ticks)
+        for offset, deg in enumerate(self._history.hinge_deg(since, self._now)):
+            self._follow(since + offset, float(deg), reps)
 
-    def _is_rep(self, rise: _Rise) -> bool:
+    def _is_rep(self, rise: Rise) -> bool:
         """Principles 2 to 5 of the module docstring (1 is the zigzag's swing; the lone-rep
         half of 5 is ``_lone_lift``)."""
         s, bend = self.settings, rise.bend
@@ -287,7 +262,7 @@ class RepCounter:
             return False
         return not self._faster_than_the_set(rise)
 
-    def _faster_than_the_set(self, rise: _Rise) -> bool:
+    def _faster_than_the_set(self, rise: Rise) -> bool:
         """Principle 4 for a rise after a set's pulls: the set's last rise may not climb
         faster than its pace (beyond the climb's noise); a rise mid-set, once two pulls
         show the pace, neither faster than it nor than an unloaded stand-up."""
@@ -298,13 +273,13 @@ class RepCounter:
         floor_mps = s.pace_noise_mps if rise.final else s.unloaded_speed_mps
         return rise.climb_mps > max(set_pace_mps, floor_mps)
 
-    def _lone_lift(self, rise: _Rise) -> bool:
+    def _lone_lift(self, rise: Rise) -> bool:
         """Principles 4 and 5 for a rep alone in its set: slow but rising, set up first."""
         s = self.settings
         set_up = not rise.bend.saw_bend or rise.dwell_s >= s.min_setup_s
         return set_up and s.min_climb_mps <= rise.climb_mps <= s.unloaded_speed_mps
 
-    def _walked_off(self, rise: _Rise) -> bool:
+    def _walked_off(self, rise: Rise) -> bool:
         """Whether the lifter walked about while "set up" (seconds of footfalls while down)
         or walked off after a set's last lockout: nobody walks holding a loaded bar.
 
@@ -320,12 +295,6 @@ class RepCounter:
             self._history, rise.lockout, rise.lockout + window_ticks, level_mps2
         )
 
-    def _hold_end(self, top: Turn, swing_deg: float, bent_again: int) -> int:
-        """The last tick of the lockout hold: the trunk stayed near the top until then."""
-        hinge = self._history.hinge_deg(top.tick, bent_again)
-        near = np.flatnonzero(hinge <= top.deg + self.settings.lockout_fraction * swing_deg)
-        return top.tick + (int(near[-1]) if near.size else 0)
-
     def _set_closed(self, tick: int, reps: list[RepTicks]) -> bool:
         """True once, when the set has gone ``max_rest_in_set_s`` without a rep."""
         if self._last_end is None or tick - self._last_end < self._rest_ticks:
@@ -337,58 +306,3 @@ class RepCounter:
         self._pulls_mps.clear()
         self._rhythm.clear()
         return True
-
-
-def rest_to_rest_rise_m(
-    history: TickHistory, role: str, rate_hz: float, rise: _Rise
-) -> float | None:
-    """Height the ``role`` sensor gained from rest before the bend to rest after the
-    lockout (None when it was not at rest on both sides).
-
-    Rest before counts only where the bend had not yet arrived at the bottom (within
-    ``ARRIVED_FRACTION`` of the swing): a recording that starts bent over the bar shows no
-    rest at the height the lifter left.
-    """
-    reach = round(REST_REACH_S * rate_hz)
-    down = rise.down_tick
-    before = history.features(role, down - reach, down)
-    after = history.features(role, rise.lockout, rise.lockout + reach)
-    bend = rise.bend
-    with np.errstate(invalid="ignore"):
-        arrived_deg = bend.bottom.deg - ARRIVED_FRACTION * (bend.bottom.deg - bend.top.deg)
-        left = history.hinge_deg(down - reach, down) < arrived_deg
-    rest_before = np.flatnonzero(at_rest(before) & left)
-    rest_after = np.flatnonzero(at_rest(after))
-    if rest_before.size == 0 or rest_after.size == 0:
-        return None
-    first = down - reach + int(rest_before[-1])
-    last = rise.lockout + int(rest_after[0])
-    if last - first > reach:
-        return None  # the double integral drifts too far over longer movements
-    vertical = history.features(role, first, last)[:, Feature.VERTICAL_MPS2]
-    return net_rise_m(vertical, rate_hz)
-
-
-def walking(history: TickHistory, first: int, last: int, level_mps2: float) -> bool:
-    """Whether the median footfall level of ticks ``first..last`` is above walking's."""
-    footfalls = history.footfall_mps2(first, last)
-    if not np.any(~np.isnan(footfalls)):
-        return False
-    return float(np.nanmedian(footfalls)) > level_mps2
-
-
-def arrival(history: TickHistory, top: Turn, bottom: Turn, own_bottom: Turn) -> int:
-    """When an eccentric from ``top`` reached ``bottom``, or the depth of the rep's own
-    ``own_bottom`` if shallower, within ``ARRIVED_FRACTION`` of the bend: the lowering puts
-    the bar back where the rep began, and sinking deeper while resetting for the next pull is
-    that rep's, not this one's."""
-    depth_deg = min(bottom.deg, own_bottom.deg)
-    hinge = history.hinge_deg(top.tick, bottom.tick)
-    near = np.flatnonzero(hinge >= depth_deg - ARRIVED_FRACTION * (depth_deg - top.deg))
-    return top.tick + (int(near[0]) if near.size else bottom.tick - top.tick)
-
-
-def first_at_or_above(hinge_deg: FloatArray, level_deg: float) -> int:
-    """Offset of the first tick at or above ``level_deg`` (the last tick when none is)."""
-    past = np.flatnonzero(hinge_deg >= level_deg)
-    return int(past[0]) if past.size else hinge_deg.size - 1

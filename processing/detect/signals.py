@@ -43,13 +43,16 @@ class SignalSettings:
 class CountingSignals:
     """A block of ticks: hinge angle (deg, forward positive), the forward sign it was
     taken with (+1 or -1; a change means earlier ticks were read the wrong way round), the
-    footfall level (RMS m/s^2) and, with a sacrum sensor, the pelvis tilt from how it is
-    carried while walking (deg, forward positive; NaN before any walking or without one)."""
+    footfall level (RMS m/s^2), with a sacrum sensor the pelvis tilt from how it is carried
+    while walking (deg, forward positive; NaN before any walking or without one), and
+    whether the lifter has walked yet."""
 
     hinge_deg: FloatArray
     forward_sign: FloatArray
     footfall_mps2: FloatArray
     pelvis_deg: FloatArray
+    #: Per tick: whether the lifter has walked, so that the walking posture decides forward.
+    walked: np.ndarray
 
 
 class SignalConditioner:
@@ -77,13 +80,14 @@ class SignalConditioner:
         power = np.square(self._band.apply(vertical_mps2))
         footfall = np.sqrt(np.clip(self._envelope.apply(power), 0.0, None))
         footfall = np.where(self._turning(tilt_deg), 0.0, footfall)
-        forward_sign, _ = self._face.signs(tilt_deg, footfall)
+        forward_sign, walking_deg = self._face.signs(tilt_deg, footfall)
         pelvis_deg = np.full(tilt_deg.shape, np.nan)
         if pelvis_up is not None:
             pelvis_tilt_deg = self._pelvis.apply(face_tilt_deg(pelvis_up[:, 2]))
             sign, walking_deg = self._pelvis_face.signs(pelvis_tilt_deg, footfall)
             pelvis_deg = sign * (pelvis_tilt_deg - walking_deg)
-        return CountingSignals(tilt_deg * forward_sign, forward_sign, footfall, pelvis_deg)
+        walked = ~np.isnan(walking_deg)
+        return CountingSignals(tilt_deg * forward_sign, forward_sign, footfall, pelvis_deg, walked)
 
     def _turning(self, tilt_deg: FloatArray) -> np.ndarray:
         """Per tick: whether the smoothed face tilt turns faster than walking allows."""

@@ -1,0 +1,172 @@
+"""What a return of the hinge angle measured: its moments, climbs, set-up time and hold.
+
+:class:`~processing.detect.reps.RepCounter` judges these measures by its principles; the
+measures themselves, and the height and walking tests they use, live here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from processing.detect.excursions import Return, Turn
+from processing.detect.history import TickHistory
+from processing.detect.motion import Feature, at_rest, net_rise_m, peak_climb_mps
+from sensor.samples import FloatArray
+
+#: The concentric starts when the hinge has left the bottom by this fraction of the bend.
+LEFT_BOTTOM_FRACTION = 0.05
+#: An eccentric has arrived at the bottom within this fraction of the bend (the hinge still
+#: creeps while the lifter resets the grip, which is no longer the rep).
+ARRIVED_FRACTION = 0.15
+#: The climb is integrated from this long before the start to this long after the lockout,
+#: in s, where the body is about to move or has just stopped.
+CLIMB_MARGIN_S = 0.3
+#: Rest is looked for this far before a bend and after a lockout, in s; a height change
+#: measured over more than this drifts too far to judge.
+REST_REACH_S = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class Rise:
+    """A judged return: the moments measured in it and how long it held at the top."""
+
+    bend: Return
+    start: int
+    lockout: int
+    #: Peak climb speed of the motion sensor from the start to the lockout, in m/s...
+    climb_mps: float
+    #: ...and through the bend before it: a pull read upside down climbs in its "bend".
+    bend_climb_mps: float
+    #: The tick the bend passed halfway down: the lifter is down, setting up, from then...
+    down_tick: int
+    #: ...for this many seconds before the rise began...
+    dwell_s: float
+    #: ...and until the rise came back up past half the bend.
+    down_s: float
+    #: True when no bend followed within the longest lockout hold: the set's last rise.
+    final: bool
+
+
+class RiseMeter:
+    """Measures returns of the hinge angle stored in a tick history."""
+
+    def __init__(
+        self,
+        history: TickHistory,
+        role: str,
+        rate_hz: float,
+        lockout_fraction: float,
+        hold_ticks: int,
+    ) -> None:
+        """Read the ``role`` sensor's motion in ``history`` (ticks at ``rate_hz``); the
+        lockout comes within ``lockout_fraction`` of the bend of the top, and a rise held
+        there more than ``hold_ticks`` is final."""
+        self._history = history
+        self._role = role
+        self._rate_hz = rate_hz
+        self._lockout_fraction = lockout_fraction
+        self._hold_ticks = hold_ticks
+
+    def measure(self, bend: Return) -> Rise:
+        """Start, lockout, climb speeds, set-up time and hold of a return."""
+        bottom, top = bend.bottom, bend.top
+        hinge = self._history.hinge_deg(bottom.tick, top.tick)
+        swing = bottom.deg - top.deg
+        left = np.flatnonzero(hinge < bottom.deg - LEFT_BOTTOM_FRACTION * swing)
+        start = max(bottom.tick + (int(left[0]) - 1 if left.size else 0), bottom.tick)
+        locked = np.flatnonzero(hinge <= top.deg + self._lockout_fraction * swing)
+        lockout = bottom.tick + (int(locked[0]) if locked.size else top.tick - bottom.tick)
+        descent = self._history.hinge_deg(bend.before.tick, bottom.tick)
+        down_tick = bend.before.tick + first_at_or_above(
+            descent, (bend.before.deg + bottom.deg) / 2
+        )
+        # How long the hinge stayed past halfway between the bottom and the more upright end
+        # of the excursion: a recording that starts bent over the bar starts at the bottom.
+        halfway_deg = (bottom.deg + min(bend.before.deg, top.deg)) / 2
+        above = np.flatnonzero(hinge[: lockout - bottom.tick + 1] >= halfway_deg)
+        halfway_up = bottom.tick + (int(above[-1]) if above.size else 0)
+        down_ticks = halfway_up - bend.before.tick - first_at_or_above(descent, halfway_deg)
+        final = bend.bent_again is None
+        if bend.bent_again is not None:
+            final = self._hold_end(top, swing, bend.bent_again) - lockout > self._hold_ticks
+        return Rise(
+            bend,
+            start,
+            lockout,
+            self._climb_mps(start, lockout),
+            self._climb_mps(bend.before.tick, bottom.tick),
+            down_tick,
+            (start - down_tick) / self._rate_hz,
+            down_ticks / self._rate_hz,
+            final,
+        )
+
+    def _climb_mps(self, first: int, last: int) -> float:
+        """Peak climb speed of the motion sensor from ``first`` to ``last`` (with
+        ``CLIMB_MARGIN_S`` either side), in m/s."""
+        margin = round(CLIMB_MARGIN_S * self._rate_hz)
+        vertical = self._history.features(self._role, first - margin, last + margin)
+        return peak_climb_mps(vertical[:, Feature.VERTICAL_MPS2], self._rate_hz)
+
+    def _hold_end(self, top: Turn, swing_deg: float, bent_again: int) -> int:
+        """The last tick of the lockout hold: the trunk stayed near the top until then."""
+        hinge = self._history.hinge_deg(top.tick, bent_again)
+        near = np.flatnonzero(hinge <= top.deg + self._lockout_fraction * swing_deg)
+        return top.tick + (int(near[-1]) if near.size else 0)
+
+
+def rest_to_rest_rise_m(
+    history: TickHistory, role: str, rate_hz: float, rise: Rise
+) -> float | None:
+    """Height the ``role`` sensor gained from rest before the bend to rest after the
+    lockout (None when it was not at rest on both sides).
+
+    Rest before counts only where the bend had not yet arrived at the bottom (within
+    ``ARRIVED_FRACTION`` of the swing): a recording that starts bent over the bar shows no
+    rest at the height the lifter left.
+    """
+    reach = round(REST_REACH_S * rate_hz)
+    down = rise.down_tick
+    before = history.features(role, down - reach, down)
+    after = history.features(role, rise.lockout, rise.lockout + reach)
+    bend = rise.bend
+    with np.errstate(invalid="ignore"):
+        arrived_deg = bend.bottom.deg - ARRIVED_FRACTION * (bend.bottom.deg - bend.top.deg)
+        left = history.hinge_deg(down - reach, down) < arrived_deg
+    rest_before = np.flatnonzero(at_rest(before) & left)
+    rest_after = np.flatnonzero(at_rest(after))
+    if rest_before.size == 0 or rest_after.size == 0:
+        return None
+    first = down - reach + int(rest_before[-1])
+    last = rise.lockout + int(rest_after[0])
+    if last - first > reach:
+        return None  # the double integral drifts too far over longer movements
+    vertical = history.features(role, first, last)[:, Feature.VERTICAL_MPS2]
+    return net_rise_m(vertical, rate_hz)
+
+
+def walking(history: TickHistory, first: int, last: int, level_mps2: float) -> bool:
+    """Whether the median footfall level of ticks ``first..last`` is above walking's."""
+    footfalls = history.footfall_mps2(first, last)
+    if not np.any(~np.isnan(footfalls)):
+        return False
+    return float(np.nanmedian(footfalls)) > level_mps2
+
+
+def arrival(history: TickHistory, top: Turn, bottom: Turn, own_bottom: Turn) -> int:
+    """When an eccentric from ``top`` reached ``bottom``, or the depth of the rep's own
+    ``own_bottom`` if shallower, within ``ARRIVED_FRACTION`` of the bend: the lowering puts
+    the bar back where the rep began, and sinking deeper while resetting for the next pull is
+    that rep's, not this one's."""
+    depth_deg = min(bottom.deg, own_bottom.deg)
+    hinge = history.hinge_deg(top.tick, bottom.tick)
+    near = np.flatnonzero(hinge >= depth_deg - ARRIVED_FRACTION * (depth_deg - top.deg))
+    return top.tick + (int(near[0]) if near.size else bottom.tick - top.tick)
+
+
+def first_at_or_above(hinge_deg: FloatArray, level_deg: float) -> int:
+    """Offset of the first tick at or above ``level_deg`` (the last tick when none is)."""
+    past = np.flatnonzero(hinge_deg >= level_deg)
+    return int(past[0]) if past.size else hinge_deg.size - 1

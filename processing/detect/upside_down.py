@@ -1,0 +1,40 @@
+"""Which way is forward, from what the lifter's pulls do, before any walking shows it.
+
+Before the lifter has walked, :class:`~processing.detect.strap.FaceSide` guesses the forward
+side of the hinge angle from the tilts alone, and a strap far off vertical can fool it: every
+rise it reads is then a lowering, and every bend a pull. A pull lifts the hips, a lowering
+does not, so such "reps" climb at most noise while the bends before them climb as pulls do.
+Two of them in a row (one in 60 true reps lifts nothing measurable) turn the hinge angle
+round. Once the lifter walks, the walking posture decides and the votes stop.
+"""
+
+from __future__ import annotations
+
+#: The hinge angle is read upside down once this many reps in a row, before any walking,
+#: lifted nothing while their bends lifted.
+UPSIDE_DOWN_REPS = 2
+
+
+class UpsideDownVotes:
+    """Counts would-be reps in a row that lifted nothing while their bends lifted."""
+
+    def __init__(self, min_climb_mps: float, pace_noise_mps: float) -> None:
+        """A rise lifts something when it climbs at least ``min_climb_mps``, and a bend
+        lifts clearly when it climbs faster than ``pace_noise_mps`` (m/s)."""
+        self._min_climb_mps = min_climb_mps
+        self._pace_noise_mps = pace_noise_mps
+        self._in_a_row = 0
+
+    def upside_down(self, climb_mps: float, bend_climb_mps: float, walked: bool) -> bool:
+        """Whether a would-be rep, with its rise's and its bend's peak climb, shows the
+        hinge angle upside down; ``walked``: the walking posture already decides."""
+        if walked or not (
+            climb_mps < self._min_climb_mps and bend_climb_mps > self._pace_noise_mps
+        ):
+            self._in_a_row = 0
+            return False
+        self._in_a_row += 1
+        if self._in_a_row < UPSIDE_DOWN_REPS:
+            return False
+        self._in_a_row = 0
+        return True
