@@ -137,7 +137,7 @@ class RepCounter:
             history, motion_role, rate_hz, settings.lockout_fraction, self._hold_ticks
         )
         self._upside_down = UpsideDownVotes(settings.min_climb_mps, settings.pace_noise_mps)
-        self._walked = False
+        self._walked = self._replaying = False
         self._sign = 1.0
         self._now = -1
 
@@ -190,7 +190,8 @@ class RepCounter:
         if not self._is_rep(rise):
             self._close_lone_first(reps)
             return
-        if self._upside_down.upside_down(rise.climb_mps, rise.bend_climb_mps, self._walked):
+        votes = not (self._walked or self._replaying)  # one turn per look at the data
+        if votes and self._upside_down.upside_down(rise.climb_mps, rise.bend_climb_mps):
             self._turn_round((self._first_rise or rise).bend.before.tick, reps)
             return
         if rise.final:
@@ -237,8 +238,10 @@ class RepCounter:
         self._pulls_mps.clear()
         self._rhythm.clear()
         self._excursions = Excursions(self.settings.min_swing_deg, self._hold_ticks)
+        self._replaying = True
         for offset, deg in enumerate(self._history.hinge_deg(since, self._now)):
             self._follow(since + offset, float(deg), reps)
+        self._replaying = False
 
     def _is_rep(self, rise: Rise) -> bool:
         """Principles 2 to 5 of the module docstring (1 is the zigzag's swing; the lone-rep

@@ -25,12 +25,10 @@ class UpsideDownVotes:
         self._pace_noise_mps = pace_noise_mps
         self._in_a_row = 0
 
-    def upside_down(self, climb_mps: float, bend_climb_mps: float, walked: bool) -> bool:
+    def upside_down(self, climb_mps: float, bend_climb_mps: float) -> bool:
         """Whether a would-be rep, with its rise's and its bend's peak climb, shows the
-        hinge angle upside down; ``walked``: the walking posture already decides."""
-        if walked or not (
-            climb_mps < self._min_climb_mps and bend_climb_mps > self._pace_noise_mps
-        ):
+        hinge angle upside down (asked only before the lifter has walked)."""
+        if not (climb_mps < self._min_climb_mps and bend_climb_mps > self._pace_noise_mps):
             self._in_a_row = 0
             return False
         self._in_a_row += 1
