@@ -85,3 +85,18 @@ def test_an_accelerometer_offset_does_not_hide_stillness() -> None:
     tracker = GyroBias()
     tracker.corrected_dps(t_s, gyro_dps, accel_g)
     assert np.allclose(tracker.bias_dps, OFFSET_DPS, atol=0.3)
+
+
+def test_any_batching_gives_the_same_correction_across_a_link_gap() -> None:
+    # 2.5 s of silence: a sample after it looks back to the last one before it, whichever
+    # batch that one came in (the live path's batches are a few samples long).
+    t_s, gyro_dps, accel_g = still_readings(30.0, seed=11)
+    kept = (t_s < 10.0) | (t_s > 12.5)
+    t_s, gyro_dps, accel_g = t_s[kept], gyro_dps[kept], accel_g[kept]
+    whole = GyroBias().corrected_dps(t_s, gyro_dps, accel_g)
+    tracker = GyroBias()
+    pieces = [
+        tracker.corrected_dps(t_s[a : a + 5], gyro_dps[a : a + 5], accel_g[a : a + 5])
+        for a in range(0, t_s.size, 5)
+    ]
+    assert np.allclose(np.vstack(pieces), whole, atol=1e-9)

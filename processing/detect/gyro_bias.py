@@ -112,8 +112,10 @@ class GyroBias:
         norm_g = np.linalg.norm(accel_g, axis=1)
         all_t_s = np.concatenate([self._recent_t_s, t_s])
         all_accel_g = np.vstack([self._recent_accel_g, accel_g])
-        keep = all_t_s >= all_t_s[-1] - 2.0 * window_s
-        self._recent_t_s, self._recent_accel_g = all_t_s[keep], all_accel_g[keep]
+        # Keep what a later sample may look back to: everything within a window of the
+        # newest, and the last sample before that (the far side of a link gap).
+        first = max(int(np.searchsorted(all_t_s, all_t_s[-1] - window_s, side="right")) - 1, 0)
+        self._recent_t_s, self._recent_accel_g = all_t_s[first:], all_accel_g[first:]
         cos_limit = np.cos(np.radians(self.settings.still_tilt_deg))
         steady = np.ones(t_s.size, dtype=bool)
         for ago_s in (window_s / 2, window_s):
