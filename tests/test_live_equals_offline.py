@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from processing.detect.pipeline import PipelineConfig
@@ -48,6 +48,7 @@ def rep_key(rep: dict[str, Any]) -> tuple[float, float, float, float | None]:
 
 def live_reps(source: str, db: Path) -> list[tuple[float, float, float, float | None]]:
     """The reps a live session over ``source`` stores (no broker: the store is an output)."""
+    db.unlink(missing_ok=True)  # Hypothesis runs a failing example again on the same path
     config = ServiceConfig((LifterSpec("live", (source,)),), db_path=db)
     asyncio.run(Service(config).run())
     with SessionStore(db) as store:
@@ -73,6 +74,7 @@ def test_run_over_sim_reports_the_reps_analyze_finds(seed: int, tmp_path: Path) 
     max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(seed=st.integers(min_value=0, max_value=100_000))
+@example(seed=4783)  # a link gap ended between two of run's small batches
 def test_for_any_seed_run_over_sim_equals_analyze(seed: int, tmp_path: Path) -> None:
     check_sim_seed(seed, tmp_path / f"sim_{seed}.sqlite3")
 
