@@ -84,8 +84,8 @@ class SignalConditioner:
         pelvis_deg = np.full(tilt_deg.shape, np.nan)
         if pelvis_up is not None:
             pelvis_tilt_deg = self._pelvis.apply(face_tilt_deg(pelvis_up[:, 2]))
-            sign, walking_deg = self._pelvis_face.signs(pelvis_tilt_deg, footfall)
-            pelvis_deg = sign * (pelvis_tilt_deg - walking_deg)
+            sign, pelvis_walking_deg = self._pelvis_face.signs(pelvis_tilt_deg, footfall)
+            pelvis_deg = sign * (pelvis_tilt_deg - pelvis_walking_deg)
         walked = ~np.isnan(walking_deg)
         return CountingSignals(tilt_deg * forward_sign, forward_sign, footfall, pelvis_deg, walked)
 
