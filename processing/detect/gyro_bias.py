@@ -5,9 +5,9 @@ datasheets of the chips we support. An AHRS corrects its tilt from the accelerom
 gain of 0.5 leaves an offset of b deg/s as a standing tilt error of about 2b degrees, and
 past the acceleration rejection angle the accelerometer is ignored altogether. A test of
 stillness on the gyroscope itself (x-io's: below 3 deg/s) never passes on such a sensor, so
-the bias is tracked here from the accelerometer: when it reads 1 g and its direction holds,
-the sensor is not turning about any horizontal axis, and its gyroscope reads the bias plus
-body sway and breathing, which average out.
+the bias is tracked here from the accelerometer: when its reading holds, in direction and
+norm, the sensor is not turning about any horizontal axis, and its gyroscope reads the bias
+plus body sway and breathing, which average out.
 
 Everything is counted in seconds of sample time, not in samples, so that any split of the
 stream into batches gives the same estimate.

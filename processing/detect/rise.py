@@ -131,10 +131,8 @@ def rest_to_rest_rise_m(
     down = rise.down_tick
     before = history.features(role, down - reach, down)
     after = history.features(role, rise.lockout, rise.lockout + reach)
-    bend = rise.bend
     with np.errstate(invalid="ignore"):
-        arrived_deg = bend.bottom.deg - ARRIVED_FRACTION * (bend.bottom.deg - bend.top.deg)
-        left = history.hinge_deg(down - reach, down) < arrived_deg
+        left = history.hinge_deg(down - reach, down) < arrived_deg(rise.bend.bottom, rise.bend.top)
     rest_before = np.flatnonzero(at_rest(before) & left)
     rest_after = np.flatnonzero(at_rest(after))
     if rest_before.size == 0 or rest_after.size == 0:
@@ -160,10 +158,16 @@ def arrival(history: TickHistory, top: Turn, bottom: Turn, own_bottom: Turn) -> 
     ``own_bottom`` if shallower, within ``ARRIVED_FRACTION`` of the bend: the lowering puts
     the bar back where the rep began, and sinking deeper while resetting for the next pull is
     that rep's, not this one's."""
-    depth_deg = min(bottom.deg, own_bottom.deg)
+    depth = bottom if bottom.deg <= own_bottom.deg else own_bottom
     hinge = history.hinge_deg(top.tick, bottom.tick)
-    near = np.flatnonzero(hinge >= depth_deg - ARRIVED_FRACTION * (depth_deg - top.deg))
+    near = np.flatnonzero(hinge >= arrived_deg(depth, top))
     return top.tick + (int(near[0]) if near.size else bottom.tick - top.tick)
+
+
+def arrived_deg(bottom: Turn, top: Turn) -> float:
+    """The hinge angle past which a movement between ``top`` and ``bottom`` has arrived at
+    the bottom (within ``ARRIVED_FRACTION`` of the bend)."""
+    return bottom.deg - ARRIVED_FRACTION * (bottom.deg - top.deg)
 
 
 def first_at_or_above(hinge_deg: FloatArray, level_deg: float) -> int:
