@@ -9,20 +9,20 @@ batches, which makes the output independent of how the input is cut into batches
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from processing.detect.alerts import AlertSettings, FlexionAlerter, ReferenceSettings
 from processing.detect.angles import mean_direction
 from processing.detect.history import TickHistory
-from processing.detect.measure import Angles, RepMeasurer
+from processing.detect.measure import RepMeasurer
 from processing.detect.motion import N_FEATURES, Feature, motion_features
 from processing.detect.orientation import OrientationFilter, OrientationSettings
 from processing.detect.posture import PostureSettings, SensorPosture, UprightReference
 from processing.detect.reps import RepCounter, RepSettings, RepTicks
 from processing.detect.sets import SetBook
-from processing.detect.signals import CountingSignals, SignalConditioner, SignalSettings
+from processing.detect.signals import SignalConditioner, SignalSettings
 from processing.detect.ticks import TickAligner, TickBlock, TickSettings
 from processing.events import AngleTrace, Event, EventType, FlexionEvent, LiftSet, Mode
 from sensor.samples import FloatArray, SampleBatch, SensorStatus
@@ -56,6 +56,22 @@ class PipelineConfig:
     max_missing_in_rep: float = 0.05
     #: The lockout posture is averaged over this long around the lockout, in s.
     lockout_window_s: float = 0.2
+
+
+class Tick(NamedTuple):
+    """One tick of the loop, as plain Python numbers."""
+
+    number: int
+    t_s: float
+    hinge_deg: float
+    #: +1 or -1: the way round the hinge angle was read (see ``CountingSignals``).
+    forward_sign: float
+    walked: bool
+    #: Every sensor at rest.
+    still: bool
+    alert_deg: float
+    #: Pelvis tilt, deg (NaN with one sensor).
+    pelvis_deg: float
 
 
 @dataclass(slots=True)
@@ -194,32 +210,34 @@ class Pipeline:
         signals = (counting.hinge_deg, counting.footfall_mps2, counting.pelvis_deg)
         self._history.store(block.index, block.up, block.features, signals)
         still = [self.config.posture.still(f) for f in block.features.values()]
-        all_still = np.logical_and.reduce(still)
+        ticks = zip(
+            block.index.tolist(),
+            block.t_s.tolist(),
+            counting.hinge_deg.tolist(),
+            counting.forward_sign.tolist(),
+            counting.walked.tolist(),
+            np.logical_and.reduce(still).tolist(),
+            strict=True,
+        )
         angles = self._measurer.angles(block.up)
-        for j in range(len(block)):
-            if self._tick(block, j, angles, bool(all_still[j]), counting, events):
+        # Plain floats per tick: numpy scalars would cost more than the tick's own work.
+        alert_deg, pelvis_deg = angles.alert_deg.tolist(), angles.pelvis_deg.tolist()
+        for j, (i, t_s, hinge_deg, sign, walked, all_still) in enumerate(ticks):
+            tick = Tick(i, t_s, hinge_deg, sign, walked, all_still, alert_deg[j], pelvis_deg[j])
+            if self._tick(tick, events):
                 angles = self._measurer.angles(block.up)
+                alert_deg, pelvis_deg = angles.alert_deg.tolist(), angles.pelvis_deg.tolist()
         keep = block.index % self._live_every == 0
         return Update(events, AngleTrace(block.t_s[keep], angles.alert_deg[keep]))
 
-    def _tick(
-        self,
-        block: TickBlock,
-        j: int,
-        angles: Angles,
-        still: bool,
-        counting: CountingSignals,
-        out: list[Event],
-    ) -> bool:
+    def _tick(self, tick: Tick, out: list[Event]) -> bool:
         """Advance every stage by one tick; True when the upright reference changed."""
-        i, t_s = int(block.index[j]), float(block.t_s[j])
-        hinge_deg = float(counting.hinge_deg[j])
-        changed = self._calibrate_on_stance(i, t_s, still, hinge_deg, out)
-        forward_sign, walked = float(counting.forward_sign[j]), bool(counting.walked[j])
-        reps, set_closed = self._counter.step(i, hinge_deg, forward_sign, walked)
-        pelvis_deg = angles.pelvis_deg[j]
+        i = tick.number
+        changed = self._calibrate_on_stance(i, tick.t_s, tick.still, tick.hinge_deg, out)
+        reps, set_closed = self._counter.step(i, tick.hinge_deg, tick.forward_sign, tick.walked)
+        pelvis_deg = tick.pelvis_deg
         allowed = pelvis_deg != pelvis_deg or pelvis_deg > self.config.hinged_pelvis_deg
-        change = self._alerter.step(t_s, float(angles.alert_deg[j]), bool(allowed))
+        change = self._alerter.step(tick.t_s, tick.alert_deg, allowed)
         if change is not None:
             out.append(self._book.alert_event(change, self._counter.rep_under_way()))
         for rep_ticks in reps:
