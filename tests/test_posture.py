@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from processing.detect.motion import HORIZONTAL, N_FEATURES
 from processing.detect.posture import PostureSettings, SensorPosture
+from processing.detect.walking_forward import WalkingForward
 
 
 def tipped(deg: float, towards: np.ndarray) -> np.ndarray:
@@ -36,3 +38,52 @@ def test_small_tilts_do_not_vote() -> None:
     posture.set_upright(UPRIGHT)
     posture.learn_forward(tipped(10.0, FORWARD), UPRIGHT)
     assert posture.forward is None
+
+
+def features(upper_mps2: np.ndarray, lower_mps2: np.ndarray) -> dict[str, np.ndarray]:
+    """Feature tables of two sensors that carry only their horizontal accelerations."""
+    tables = {}
+    for role, horizontal in (("upper", upper_mps2), ("lower", lower_mps2)):
+        tables[role] = np.zeros((horizontal.shape[0], N_FEATURES))
+        tables[role][:, HORIZONTAL] = horizontal
+    return tables
+
+
+def test_walking_beside_the_l1_sensor_tells_which_way_a_sacrum_tilting_back_faces() -> None:
+    # The sacrum sensor is strapped on turned 120 deg about its face; the lifter tucks the
+    # pelvis under at the bar, so every rep's vote points backwards. While walking, both
+    # sensors swing forward and back together at every step (plus sideways, at the stride).
+    turn = np.radians(120.0)
+    lower_from_upper = np.array(
+        [[np.cos(turn), -np.sin(turn), 0.0], [np.sin(turn), np.cos(turn), 0.0], [0.0, 0.0, 1.0]]
+    )
+    t_s = np.arange(0.0, 5.0, 0.02)
+    forward_mps2 = 2.0 * np.sin(2 * np.pi * 1.8 * t_s)
+    sideways_mps2 = 0.8 * np.sin(2 * np.pi * 0.9 * t_s + 1.0)
+    upper = np.outer(forward_mps2, FORWARD) + np.outer(sideways_mps2, [0.0, 1.0, 0.0])
+    lower = upper @ lower_from_upper.T
+    together = WalkingForward(min_walk_ticks=100, keep_ticks=3000)
+    together.add(np.arange(t_s.size), features(upper, lower), np.ones(t_s.size, dtype=bool))
+    assert together.lower_forward(FORWARD) is None  # nothing asked for up to a rep's end yet
+    posture = SensorPosture(PostureSettings())
+    posture.set_upright(UPRIGHT)
+    lower_forward = lower_from_upper @ FORWARD
+    posture.learn_forward(tipped(-25.0, lower_forward), UPRIGHT)
+    assert posture.forward is not None and float(posture.forward @ lower_forward) < -0.9
+    upper_posture = SensorPosture(PostureSettings())
+    upper_posture.forward = FORWARD
+    together.orient({"upper": upper_posture, "lower": posture}, until_tick=t_s.size)
+    walked = together.lower_forward(FORWARD)
+    assert walked is not None
+    assert float(posture.forward @ lower_forward) > 0.99
+    assert posture.angle_deg(tipped(-25.0, lower_forward)[None, :])[0] < -20.0
+
+
+def test_too_little_walking_tells_nothing() -> None:
+    together = WalkingForward(min_walk_ticks=100, keep_ticks=3000)
+    steps = np.outer(np.sin(np.arange(50.0)), FORWARD)
+    together.add(np.arange(50), features(steps, steps), np.ones(50, dtype=bool))
+    upper, lower = SensorPosture(PostureSettings()), SensorPosture(PostureSettings())
+    upper.forward = FORWARD
+    together.orient({"upper": upper, "lower": lower}, until_tick=50)
+    assert lower.forward is None

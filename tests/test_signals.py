@@ -42,11 +42,11 @@ def test_only_steps_that_last_set_the_walking_posture() -> None:
     side = FaceSide(WALKING_MPS2, min_walk_ticks=round(2 * RATE_HZ))
     # A one-second burst of shaking at 60 deg (the turn of a deep rep), then still.
     burst = np.full(round(1 * RATE_HZ), 60.0)
-    _, walked = side.signs(burst, np.full(burst.size, 2.0))
+    _, walked, _ = side.signs(burst, np.full(burst.size, 2.0))
     assert np.isnan(walked).all()
-    _, walked = side.signs(np.full(burst.size, 5.0), np.zeros(burst.size))
+    _, walked, _ = side.signs(np.full(burst.size, 5.0), np.zeros(burst.size))
     # Three seconds of steps upright: walking from the two-second mark on.
     steps = np.full(round(3 * RATE_HZ), 5.0)
-    _, walked = side.signs(steps, np.full(steps.size, 2.0))
+    _, walked, _ = side.signs(steps, np.full(steps.size, 2.0))
     assert np.isnan(walked[: round(2 * RATE_HZ) - 1]).all()
     assert walked[-1] == 5.0

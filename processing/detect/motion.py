@@ -18,6 +18,15 @@ class Feature(IntEnum):
     ACCEL_DEVIATION_MPS2 = 1
     #: Acceleration along "up" (gravity removed), m/s^2: integrates to height changes.
     VERTICAL_MPS2 = 2
+    #: Acceleration across "up" along the sensor's x, y and z axes, m/s^2: a walking
+    #: lifter's forward and sideways swing at every step.
+    HORIZONTAL_X_MPS2 = 3
+    HORIZONTAL_Y_MPS2 = 4
+    HORIZONTAL_Z_MPS2 = 5
+
+
+#: The three columns of the horizontal acceleration vector.
+HORIZONTAL = slice(Feature.HORIZONTAL_X_MPS2, Feature.HORIZONTAL_Z_MPS2 + 1)
 
 
 N_FEATURES = len(Feature)
@@ -34,7 +43,9 @@ def motion_features(batch: SampleBatch, up: FloatArray, gyro_dps: FloatArray) ->
     out[:, Feature.GYRO_DPS] = np.linalg.norm(gyro_dps, axis=1)
     accel_norm = np.linalg.norm(batch.accel_mps2, axis=1)
     out[:, Feature.ACCEL_DEVIATION_MPS2] = np.abs(accel_norm - GRAVITY_MPS2)
-    out[:, Feature.VERTICAL_MPS2] = np.einsum("ij,ij->i", batch.accel_mps2, up) - GRAVITY_MPS2
+    along_up_mps2 = np.einsum("ij,ij->i", batch.accel_mps2, up)
+    out[:, Feature.VERTICAL_MPS2] = along_up_mps2 - GRAVITY_MPS2
+    out[:, HORIZONTAL] = batch.accel_mps2 - along_up_mps2[:, None] * up
     return out
 
 

@@ -8,6 +8,7 @@ batches, which makes the output independent of how the input is cut into batches
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -22,8 +23,9 @@ from processing.detect.orientation import OrientationFilter, OrientationSettings
 from processing.detect.posture import PostureSettings, SensorPosture, UprightReference
 from processing.detect.reps import RepCounter, RepSettings, RepTicks
 from processing.detect.sets import SetBook
-from processing.detect.signals import SignalConditioner, SignalSettings
+from processing.detect.signals import CountingSignals, SignalConditioner, SignalSettings
 from processing.detect.ticks import TickAligner, TickBlock, TickSettings
+from processing.detect.walking_forward import WalkingForward
 from processing.events import AngleTrace, Event, EventType, FlexionEvent, LiftSet, Mode
 from sensor.samples import FloatArray, SampleBatch, SensorStatus
 
@@ -123,8 +125,11 @@ class Pipeline:
         self._motion_role = "upper" if self.mode == "dual" else self.roles[0]
         self._filters = {r: OrientationFilter(self.config.orientation) for r in self.roles}
         self._postures = {r: SensorPosture(self.config.posture) for r in self.roles}
+        history_ticks = round(self.config.history_s * rate_hz)
+        walk_ticks = round(self.config.posture.walking_forward_s * rate_hz)
+        self._walking_forward = WalkingForward(walk_ticks, keep_ticks=history_ticks)
         self._aligner = TickAligner(self.roles, N_FEATURES, self.config.ticks)
-        self._history = TickHistory(self.roles, N_FEATURES, round(self.config.history_s * rate_hz))
+        self._history = TickHistory(self.roles, N_FEATURES, history_ticks)
         self._reference = UprightReference(self.config.posture, rate_hz)
         self._signals = SignalConditioner(
             self.config.signals, rate_hz, self.config.reps.walking_mps2
@@ -208,19 +213,12 @@ class Pipeline:
         pelvis_up = block.up.get("lower") if self.mode == "dual" else None
         counting = self._signals.update(block.up[motion], vertical, pelvis_up)
         signals = (counting.hinge_deg, counting.footfall_mps2, counting.pelvis_deg)
+        if self.mode == "dual":
+            self._walking_forward.add(block.index, block.features, counting.walking)
         self._history.store(block.index, block.up, block.features, signals)
         still = [self.config.posture.still(f) for f in block.features.values()]
-        ticks = zip(
-            block.index.tolist(),
-            block.t_s.tolist(),
-            counting.hinge_deg.tolist(),
-            counting.forward_sign.tolist(),
-            counting.walked.tolist(),
-            np.logical_and.reduce(still).tolist(),
-            strict=True,
-        )
+        ticks = _tick_values(block, counting, np.logical_and.reduce(still))
         angles = self._measurer.angles(block.up)
-        # Plain floats per tick: numpy scalars would cost more than the tick's own work.
         alert_deg, pelvis_deg = angles.alert_deg.tolist(), angles.pelvis_deg.tolist()
         for j, (i, t_s, hinge_deg, sign, walked, all_still) in enumerate(ticks):
             tick = Tick(i, t_s, hinge_deg, sign, walked, all_still, alert_deg[j], pelvis_deg[j])
@@ -275,6 +273,8 @@ class Pipeline:
         for role, up in lockout_up.items():
             deepest = self._history.up(role, ticks.deepest, ticks.deepest)[0]
             self._postures[role].learn_forward(deepest, up)
+        if self.mode == "dual":
+            self._walking_forward.orient(self._postures, ticks.end)
         uprights = {
             role: up
             for role, up in lockout_up.items()
@@ -310,6 +310,22 @@ class Pipeline:
         if self._reference.source != "lockout":
             self._reference.source = "lockout"
             out.append(Event("calibrated", rep.lockout / self._rate_hz, {"source": "lockout"}))
+
+
+def _tick_values(
+    block: TickBlock, counting: CountingSignals, all_still: np.ndarray
+) -> Iterator[tuple[int, float, float, float, bool, bool]]:
+    """Per tick of a block, as plain Python numbers (numpy scalars would cost more than the
+    tick's own work): number, time, hinge angle, forward sign, walked, all still."""
+    return zip(
+        block.index.tolist(),
+        block.t_s.tolist(),
+        counting.hinge_deg.tolist(),
+        counting.forward_sign.tolist(),
+        counting.walked.tolist(),
+        all_still.tolist(),
+        strict=True,
+    )
 
 
 def _empty_trace() -> AngleTrace:

@@ -40,6 +40,9 @@ class PostureSettings:
     still_accel_tolerance_mps2: float = 0.6
     #: Tilts beyond this, in degrees, are bends whose direction defines "forward".
     forward_min_tilt_deg: float = 20.0
+    #: With two sensors, the sacrum's forward side comes from walking beside the L1 sensor
+    #: once the lifter has walked this long, in s (:mod:`processing.detect.walking_forward`).
+    walking_forward_s: float = 3.0
     #: Lockouts that disagree with the stance by more than this, in degrees, replace it...
     lockout_tolerance_deg: float = 8.0
     #: ...once this many lockouts agree on it.
@@ -63,6 +66,7 @@ class SensorPosture:
         self.upright: FloatArray | None = None
         self.forward: FloatArray | None = None
         self._forward_sum = np.zeros(3)
+        self._walking_forward: FloatArray | None = None
 
     def angle_deg(self, up: FloatArray) -> FloatArray:
         """Forward inclination of each up vector; unsigned tilt until "forward" is known,
@@ -90,10 +94,23 @@ class SensorPosture:
         self._forward_sum += unit(forward_direction(bent, upright))
         self._update_forward()
 
+    def learn_walking_forward(self, direction: FloatArray) -> None:
+        """Take ``direction`` (how the sensor accelerates forward while walking) as the side
+        forward is on: the bend votes still give the axis, but not which way round it is."""
+        self._walking_forward = direction
+        self._update_forward()
+
     def _update_forward(self) -> None:
-        """Recompute the unit forward axis from the accumulated bend directions."""
-        if self.upright is not None and np.any(self._forward_sum):
-            self.forward = orthonormal_forward(self._forward_sum, self.upright)
+        """Recompute the unit forward axis from the accumulated bend directions, turned to
+        the walking side when that is known."""
+        direction, walking = self._forward_sum, self._walking_forward
+        if walking is not None:
+            if not np.any(direction):
+                direction = walking
+            elif float(direction @ walking) < 0.0:
+                direction = -direction
+        if self.upright is not None and np.any(direction):
+            self.forward = orthonormal_forward(direction, self.upright)
 
 
 class UprightReference:

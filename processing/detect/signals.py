@@ -51,8 +51,10 @@ class CountingSignals:
     forward_sign: FloatArray
     footfall_mps2: FloatArray
     pelvis_deg: FloatArray
-    #: Per tick: whether the lifter has walked, so that the walking posture decides forward.
+    #: Per tick: whether the lifter has walked, so that the walking posture decides forward...
     walked: np.ndarray
+    #: ...and whether the lifter is walking (a run of footfalls long enough to be walking).
+    walking: np.ndarray
 
 
 class SignalConditioner:
@@ -80,14 +82,16 @@ class SignalConditioner:
         power = np.square(self._band.apply(vertical_mps2))
         footfall = np.sqrt(np.clip(self._envelope.apply(power), 0.0, None))
         footfall = np.where(self._turning(tilt_deg), 0.0, footfall)
-        forward_sign, walking_deg = self._face.signs(tilt_deg, footfall)
+        forward_sign, walking_deg, walking = self._face.signs(tilt_deg, footfall)
         pelvis_deg = np.full(tilt_deg.shape, np.nan)
         if pelvis_up is not None:
             pelvis_tilt_deg = self._pelvis.apply(face_tilt_deg(pelvis_up[:, 2]))
-            sign, pelvis_walking_deg = self._pelvis_face.signs(pelvis_tilt_deg, footfall)
+            sign, pelvis_walking_deg, _ = self._pelvis_face.signs(pelvis_tilt_deg, footfall)
             pelvis_deg = sign * (pelvis_tilt_deg - pelvis_walking_deg)
         walked = ~np.isnan(walking_deg)
-        return CountingSignals(tilt_deg * forward_sign, forward_sign, footfall, pelvis_deg, walked)
+        return CountingSignals(
+            tilt_deg * forward_sign, forward_sign, footfall, pelvis_deg, walked, walking
+        )
 
     def _turning(self, tilt_deg: FloatArray) -> np.ndarray:
         """Per tick: whether the smoothed face tilt turns faster than walking allows."""

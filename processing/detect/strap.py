@@ -46,9 +46,10 @@ class FaceSide:
 
     def signs(
         self, tilt_deg: FloatArray, footfall_mps2: FloatArray
-    ) -> tuple[FloatArray, FloatArray]:
-        """The forward sign in force at each tick of a block (NaN ticks keep the last), and
-        the mean tilt while walking so far (NaN before any walking)."""
+    ) -> tuple[FloatArray, FloatArray, np.ndarray]:
+        """The forward sign in force at each tick of a block (NaN ticks keep the last), the
+        mean tilt while walking so far (NaN before any walking), and whether each tick is
+        walking."""
         seen = ~np.isnan(tilt_deg)
         walking = self._walking(seen & (np.nan_to_num(footfall_mps2) > self._walking_mps2))
         walk_sum = self._walk_sum_deg + np.cumsum(np.where(walking, tilt_deg, 0.0))
@@ -66,7 +67,7 @@ class FaceSide:
             self._walk_sum_deg, self._walk_ticks = float(walk_sum[-1]), int(walk_ticks[-1])
             self._low_deg, self._high_deg = float(low[-1]), float(high[-1])
             self._sign = float(signs[-1])
-        return np.asarray(signs, dtype=np.float64), np.asarray(walked, dtype=np.float64)
+        return np.asarray(signs, dtype=np.float64), np.asarray(walked, dtype=np.float64), walking
 
     def _walking(self, steps: np.ndarray) -> np.ndarray:
         """Per tick: inside a run of footfalls that has lasted ``min_walk_ticks`` so far.
