@@ -85,6 +85,17 @@ def test_a_lone_rise_that_lifts_no_hips_is_not_a_rep(seed: int) -> None:
     assert detected == true
 
 
+@pytest.mark.parametrize("seed", [2, 4, 7, 8])
+def test_a_quick_single_that_the_lifter_then_stands_up_from_faster_is_a_rep(seed: int) -> None:
+    # Singles at 60% of 1RM climb faster than 0.6 m/s, as quick as some stand-ups, and were
+    # dropped as standing up. The stand-up after the lowered bar is faster still: measured
+    # against the lifter's own unloaded rise, the single was loaded.
+    sets = tuple(SetSpec(reps=1, load=0.6, sit_before=False) for _ in range(2))
+    result, truth = analyzed(SessionSpec(seed=seed, sensors=DUAL, sets=sets))
+    detected, true = counts(result, truth)
+    assert detected == true == [1, 1]
+
+
 def test_a_rep_is_measured_until_its_bar_is_down_not_through_the_next_set_up() -> None:
     # A spent hold-out session: after a 19 deg rep the lifter rounds to 49 deg resetting at
     # the floor for the next pull; the first rep once ran on into that and read 49.5 deg.

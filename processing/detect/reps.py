@@ -13,10 +13,11 @@ principles that hold for real lifting (docs/measurement.md states them):
 4. Loaded concentrics are slower than unloaded stand-ups, and a set only slows as it tires:
    a set's last rise that climbs faster than its pulls, a rise mid-set faster than both its
    pulls and any heavy pull, or a lone rise faster than any heavy single, is standing up
-   after the bar was put down. But a pull lifts the hips: a lone rise whose sensor hardly
-   climbs was a lean on a bench, and reps whose rises lift nothing while their bends do
-   were read upside down (:mod:`processing.detect.upside_down`). And a pull takes seconds:
-   a "rise" that takes longer crept, it was not pulled.
+   after the bar was put down; unless the lifter then stood up faster still, which shows
+   what this lifter's unloaded rise looks like. But a pull lifts the hips: a lone rise
+   whose sensor hardly climbs was a lean on a bench, and reps whose rises lift nothing
+   while their bends do were read upside down (:mod:`processing.detect.upside_down`). And
+   a pull takes seconds: a "rise" that takes longer crept, it was not pulled.
 5. A lift begins at the bar: the lifter stays down to grip before a lone pull (a sit-to-stand
    turns round at once), and nobody holds a hinge for long before pulling.
 6. A set keeps its rhythm: a beat missing where the link brought no data was a rep the gap
@@ -187,8 +188,11 @@ class RepCounter:
     def _judge(self, bend: Return, reps: list[RepTicks]) -> None:
         """Decide whether a return was a rep; a rep with a bend after it waits for its end."""
         rise = self._meter.measure(bend)
-        if not self._is_rep(rise):
+        if not self._returned_standing(rise):
             self._close_lone_first(reps)
+            return
+        if self._faster_than_the_set(rise):
+            self._close_lone_first(reps, stood_up_after=True)
             return
         votes = not (self._walked or self._replaying)  # one turn per look at the data
         if votes and self._upside_down.upside_down(rise.climb_mps, rise.bend_climb_mps):
@@ -218,11 +222,12 @@ class RepCounter:
             )
         reps.append(rep)
 
-    def _close_lone_first(self, reps: list[RepTicks]) -> None:
-        """The set's first rep had no second: keep it only if it was a lift on its own."""
+    def _close_lone_first(self, reps: list[RepTicks], stood_up_after: bool = False) -> None:
+        """The set's first rep had no second: keep it only if it was a lift on its own
+        (``stood_up_after``: the rise that closed it was a faster stand-up)."""
         rise = self._first_rise
         if self._first is not None and rise is not None:
-            if self._lone_lift(rise):
+            if self._lone_lift(rise, stood_up_after):
                 reps.append(self._first)
             else:
                 self._pulls_mps.clear()
@@ -243,9 +248,9 @@ class RepCounter:
             self._follow(since + offset, float(deg), reps)
         self._replaying = False
 
-    def _is_rep(self, rise: Rise) -> bool:
-        """Principles 2 to 5 of the module docstring (1 is the zigzag's swing; the lone-rep
-        half of 5 is ``_lone_lift``)."""
+    def _returned_standing(self, rise: Rise) -> bool:
+        """Principles 2, 3 and 5 of the module docstring (1 is the zigzag's swing; 4 is
+        ``_faster_than_the_set``; the lone-rep half of 5 is ``_lone_lift``)."""
         s, bend = self.settings, rise.bend
         bend_deg = bend.bottom.deg - bend.before.deg
         if bend.top.deg - bend.before.deg > s.max_short_of_upright * bend_deg:
@@ -261,9 +266,7 @@ class RepCounter:
         if net_m is not None and abs(net_m) > s.max_height_change_m:
             return False
         pelvis = self._history.pelvis_deg(bend.top.tick, bend.top.tick)
-        if float(pelvis[0]) < -s.seated_pelvis_deg:  # NaN (unknown) compares False
-            return False
-        return not self._faster_than_the_set(rise)
+        return not float(pelvis[0]) < -s.seated_pelvis_deg  # NaN (unknown) compares False
 
     def _faster_than_the_set(self, rise: Rise) -> bool:
         """Principle 4 for a rise after a set's pulls: the set's last rise may not climb
@@ -276,11 +279,13 @@ class RepCounter:
         floor_mps = s.pace_noise_mps if rise.final else s.unloaded_speed_mps
         return rise.climb_mps > max(set_pace_mps, floor_mps)
 
-    def _lone_lift(self, rise: Rise) -> bool:
-        """Principles 4 and 5 for a rep alone in its set: slow but rising, set up first."""
+    def _lone_lift(self, rise: Rise, stood_up_after: bool) -> bool:
+        """Principles 4 and 5 for a rep alone in its set: rising, set up first, and slower
+        than standing up: than anyone's, or than the lifter's own stand-up right after it."""
         s = self.settings
         set_up = not rise.bend.saw_bend or rise.dwell_s >= s.min_setup_s
-        return set_up and s.min_climb_mps <= rise.climb_mps <= s.unloaded_speed_mps
+        loaded = stood_up_after or rise.climb_mps <= s.unloaded_speed_mps
+        return set_up and loaded and rise.climb_mps >= s.min_climb_mps
 
     def _walked_off(self, rise: Rise) -> bool:
         """Whether the lifter walked about while "set up" (seconds of footfalls while down)
