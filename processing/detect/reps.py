@@ -188,11 +188,9 @@ class RepCounter:
     def _judge(self, bend: Return, reps: list[RepTicks]) -> None:
         """Decide whether a return was a rep; a rep with a bend after it waits for its end."""
         rise = self._meter.measure(bend)
-        if not self._returned_standing(rise):
-            self._close_lone_first(reps)
-            return
-        if self._faster_than_the_set(rise):
-            self._close_lone_first(reps, stood_up_after=True)
+        returned = self._returned_standing(rise)
+        if not returned or self._faster_than_the_set(rise):  # returned, but too fast: stood up
+            self._close_lone_first(reps, stood_up_after=returned)
             return
         votes = not (self._walked or self._replaying)  # one turn per look at the data
         if votes and self._upside_down.upside_down(rise.climb_mps, rise.bend_climb_mps):
