@@ -96,6 +96,20 @@ def test_a_quick_single_that_the_lifter_then_stands_up_from_faster_is_a_rep(seed
     assert detected == true == [1, 1]
 
 
+@pytest.mark.parametrize("seed", [0, 1, 5, 7])
+def test_a_heavy_single_whose_pull_the_link_lost_is_a_rep(seed: int) -> None:
+    # The link drops from the set-up to just after the lockout: the climb it did not see
+    # reads as nothing lifted, and the single was dropped as a lean on a bench. Only a
+    # climb the link saw can show that the hips did not rise.
+    sets = tuple(SetSpec(reps=1, load=0.9, sit_before=False) for _ in range(2))
+    base = SessionSpec(seed=seed, sensors=DUAL, sets=sets)
+    pull = simulate_session(base).truth["sets"][0]["reps"][0]
+    hidden = Gap(pull["lockout"] - pull["start"] + 0.6, at_s=pull["start"] - 0.3)
+    result, truth = analyzed(replace(base, gaps=(hidden,)))
+    detected, true = counts(result, truth)
+    assert detected == true == [1, 1]
+
+
 def test_a_rep_is_measured_until_its_bar_is_down_not_through_the_next_set_up() -> None:
     # A spent hold-out session: after a 19 deg rep the lifter rounds to 49 deg resetting at
     # the floor for the next pull; the first rep once ran on into that and read 49.5 deg.

@@ -15,7 +15,8 @@ principles that hold for real lifting (docs/measurement.md states them):
    pulls and any heavy pull, or a lone rise faster than any heavy single, is standing up
    after the bar was put down; unless the lifter then stood up faster still, which shows
    what this lifter's unloaded rise looks like. But a pull lifts the hips: a lone rise
-   whose sensor hardly climbs was a lean on a bench, and reps whose rises lift nothing
+   whose sensor hardly climbs, seen whole, was a lean on a bench (a climb a link gap hid
+   in part shows only a lower bound of the climb), and reps whose rises lift nothing
    while their bends do were read upside down (:mod:`processing.detect.upside_down`). And
    a pull takes seconds: a "rise" that takes longer crept, it was not pulled.
 5. A lift begins at the bar: the lifter stays down to grip before a lone pull (a sit-to-stand
@@ -67,7 +68,8 @@ class RepSettings:
     unloaded_speed_mps: float = 0.6
     #: ...and a lone rise whose sensor climbs slower than this, in m/s, lifted nothing: a
     #: pull raises the hips, a lean forward and back on a bench turns the trunk about hips
-    #: that stay seated (seated leans climb 0.00-0.05 m/s, slow heavy pulls 0.1 and more).
+    #: that stay seated (seated leans climb 0.00-0.05 m/s, slow heavy pulls 0.1 and more;
+    #: only a climb the link saw whole is judged so).
     min_climb_mps: float = 0.05
     #: ...and so is the last rise of a set if faster than this multiple of the median of
     #: its pulls (reps only slow down as a set tires), or a rise mid-set, once two pulls
@@ -283,7 +285,8 @@ class RepCounter:
         s = self.settings
         set_up = not rise.bend.saw_bend or rise.dwell_s >= s.min_setup_s
         loaded = stood_up_after or rise.climb_mps <= s.unloaded_speed_mps
-        return set_up and loaded and rise.climb_mps >= s.min_climb_mps
+        lifted = rise.climb_mps >= s.min_climb_mps or not rise.climb_seen
+        return set_up and loaded and lifted
 
     def _walked_off(self, rise: Rise) -> bool:
         """Whether the lifter walked about while "set up" (seconds of footfalls while down)

@@ -39,6 +39,9 @@ class Rise:
     climb_mps: float
     #: ...and through the bend before it: a pull read upside down climbs in its "bend".
     bend_climb_mps: float
+    #: Whether the link brought data for all of the climb: where it did not, ``climb_mps``
+    #: is only what was seen of it.
+    climb_seen: bool
     #: The tick the bend passed halfway down: the lifter is down, setting up, from then...
     down_tick: int
     #: ...for this many seconds before the rise began...
@@ -88,6 +91,7 @@ class RiseMeter:
         above = np.flatnonzero(hinge[: lockout - bottom.tick + 1] >= halfway_deg)
         halfway_up = bottom.tick + (int(above[-1]) if above.size else 0)
         down_ticks = halfway_up - bend.before.tick - first_at_or_above(descent, halfway_deg)
+        climb_mps2 = self._vertical_mps2(start, lockout)
         final = bend.bent_again is None
         if bend.bent_again is not None:
             final = self._hold_end(top, swing, bend.bent_again) - lockout > self._hold_ticks
@@ -95,20 +99,21 @@ class RiseMeter:
             bend,
             start,
             lockout,
-            self._climb_mps(start, lockout),
-            self._climb_mps(bend.before.tick, bottom.tick),
+            peak_climb_mps(climb_mps2, self._rate_hz),
+            peak_climb_mps(self._vertical_mps2(bend.before.tick, bottom.tick), self._rate_hz),
+            not np.isnan(climb_mps2).any(),
             down_tick,
             (start - down_tick) / self._rate_hz,
             down_ticks / self._rate_hz,
             final,
         )
 
-    def _climb_mps(self, first: int, last: int) -> float:
-        """Peak climb speed of the motion sensor from ``first`` to ``last`` (with
-        ``CLIMB_MARGIN_S`` either side), in m/s."""
+    def _vertical_mps2(self, first: int, last: int) -> FloatArray:
+        """Vertical acceleration of the motion sensor from ``first`` to ``last``, with
+        ``CLIMB_MARGIN_S`` either side (NaN where the link brought no data), in m/s^2."""
         margin = round(CLIMB_MARGIN_S * self._rate_hz)
         vertical = self._history.features(self._role, first - margin, last + margin)
-        return peak_climb_mps(vertical[:, Feature.VERTICAL_MPS2], self._rate_hz)
+        return vertical[:, Feature.VERTICAL_MPS2]
 
     def _hold_end(self, top: Turn, swing_deg: float, bent_again: int) -> int:
         """The last tick of the lockout hold: the trunk stayed near the top until then."""
