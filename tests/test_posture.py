@@ -1,12 +1,17 @@
 """The forward axis: each rep votes once, from its own lockout to its deepest posture, so a
-false rep cannot turn "forward" round. Expected axes are the ones the postures were built on."""
+false rep cannot turn "forward" round; one sensor's peaks do not depend on it. Expected axes
+are the ones the postures were built on."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from processing.detect.history import TickHistory
+from processing.detect.measure import RepMeasurer
 from processing.detect.motion import HORIZONTAL, N_FEATURES
 from processing.detect.posture import PostureSettings, SensorPosture
+from processing.detect.reps import RepTicks
 from processing.detect.walking_forward import WalkingForward
 
 
@@ -87,3 +92,26 @@ def test_too_little_walking_tells_nothing() -> None:
     upper.forward = FORWARD
     together.orient({"upper": upper, "lower": lower}, until_tick=50)
     assert lower.forward is None
+
+
+def test_one_sensor_measures_a_rep_by_its_own_bend_whichever_way_forward_was_read() -> None:
+    # A sensor strapped upside down can have "forward" read the wrong way round for a while:
+    # along that axis a 50 deg bend reads -50 deg and the rep's peak came out near 0. One
+    # sensor's peak is how far it tilted from the rep's own upright.
+    depths_deg = np.concatenate([np.linspace(0.0, 50.0, 50), np.linspace(50.0, 0.0, 50)])
+    up = np.array([tipped(deg, FORWARD) for deg in depths_deg])
+    history = TickHistory(("lumbar",), N_FEATURES, capacity=200)
+    nan = np.full(up.shape[0], np.nan)
+    history.store(
+        np.arange(up.shape[0]),
+        {"lumbar": up},
+        {"lumbar": np.zeros((100, N_FEATURES))},
+        (depths_deg, nan, nan),
+    )
+    posture = SensorPosture(PostureSettings())
+    posture.set_upright(UPRIGHT)
+    posture.forward = -FORWARD
+    measurer = RepMeasurer(history, {"lumbar": posture}, "single", 50.0, max_missing_in_rep=0.5)
+    rep = measurer.measure(RepTicks(50, 99, 99, 50, 99), 30.0, {"lumbar": UPRIGHT})
+    assert rep.peak_flexion_deg == pytest.approx(50.0, abs=0.5)
+    assert rep.flexion_alert

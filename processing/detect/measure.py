@@ -64,7 +64,10 @@ class RepMeasurer:
         per_role = {}
         for role, posture in self._postures.items():
             frame = SensorPosture(posture.settings)
-            frame.forward = posture.forward
+            # One sensor's peak is how far it tilted from this rep's upright, in any
+            # direction: the rep's own bend, not a forward axis read from other reps, says
+            # which way it went (read the wrong way round, a 53 deg rep measured 0.5).
+            frame.forward = posture.forward if self._mode == "dual" else None
             upright = uprights.get(role, posture.upright)
             if upright is not None:
                 frame.set_upright(upright)
