@@ -100,7 +100,8 @@ def test_a_quick_single_that_the_lifter_then_stands_up_from_faster_is_a_rep(seed
 def test_a_heavy_single_whose_pull_the_link_lost_is_a_rep(seed: int) -> None:
     # The link drops from the set-up to just after the lockout: the climb it did not see
     # reads as nothing lifted, and the single was dropped as a lean on a bench. Only a
-    # climb the link saw can show that the hips did not rise.
+    # climb the link saw can show that the hips did not rise. And the pull began in the
+    # gap, not after it: the rep spans the gap.
     sets = tuple(SetSpec(reps=1, load=0.9, sit_before=False) for _ in range(2))
     base = SessionSpec(seed=seed, sensors=DUAL, sets=sets)
     pull = simulate_session(base).truth["sets"][0]["reps"][0]
@@ -108,6 +109,8 @@ def test_a_heavy_single_whose_pull_the_link_lost_is_a_rep(seed: int) -> None:
     result, truth = analyzed(replace(base, gaps=(hidden,)))
     detected, true = counts(result, truth)
     assert detected == true == [1, 1]
+    rep = result.sets[0].reps[0]
+    assert rep.start < pull["lockout"] < rep.end
 
 
 def test_a_rep_is_measured_until_its_bar_is_down_not_through_the_next_set_up() -> None:

@@ -206,10 +206,10 @@ class RepCounter:
 
     def _settle(self, rise: Rise, end: int, reps: list[RepTicks]) -> None:
         """File an accepted rep with its end: a set's first waits for a second one."""
-        rep = RepTicks(rise.start, rise.lockout, end, rise.bend.bottom.tick, rise.bend.top.tick)
+        rep = RepTicks(rise.began, rise.lockout, end, rise.bend.bottom.tick, rise.bend.top.tick)
         self._last_end = end
         self._pulls_mps.append(rise.climb_mps)
-        hidden = self._rhythm.hidden_before(Beat(rep.start, rep.lockout, rep.end))
+        hidden = self._rhythm.hidden_before(Beat(rise.start, rep.lockout, rep.end))
         if self._first is None and len(self._pulls_mps) == 1:
             self._first, self._first_rise = rep, rise
             return

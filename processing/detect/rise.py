@@ -34,6 +34,9 @@ class Rise:
 
     bend: Return
     start: int
+    #: The pull began no later than this tick: ``start``, or the first tick of a link gap
+    #: that ends right before it (the hinge left the bottom somewhere in the gap).
+    began: int
     lockout: int
     #: Peak climb speed of the motion sensor from the start to the lockout, in m/s...
     climb_mps: float
@@ -98,6 +101,7 @@ class RiseMeter:
         return Rise(
             bend,
             start,
+            self._gap_before(bottom.tick, start),
             lockout,
             peak_climb_mps(climb_mps2, self._rate_hz),
             peak_climb_mps(self._vertical_mps2(bend.before.tick, bottom.tick), self._rate_hz),
@@ -107,6 +111,15 @@ class RiseMeter:
             down_ticks / self._rate_hz,
             final,
         )
+
+    def _gap_before(self, first: int, tick: int) -> int:
+        """``tick``, or the first tick (not before ``first``) of a link gap that ends right
+        before it."""
+        vertical = self._history.features(self._role, first, tick - 1)[:, Feature.VERTICAL_MPS2]
+        seen = np.flatnonzero(~np.isnan(vertical))
+        if vertical.size == 0 or (seen.size and seen[-1] == vertical.size - 1):
+            return tick
+        return first + (int(seen[-1]) + 1 if seen.size else 0)
 
     def _vertical_mps2(self, first: int, last: int) -> FloatArray:
         """Vertical acceleration of the motion sensor from ``first`` to ``last``, with
