@@ -30,7 +30,7 @@ def still_readings(seconds: float, seed: int = 0) -> tuple[np.ndarray, np.ndarra
 def test_a_still_sensor_reveals_an_offset_far_above_x_ios_stillness_threshold() -> None:
     t_s, gyro_dps, accel_g = still_readings(150.0)
     tracker = GyroBias()
-    corrected = tracker.corrected_dps(t_s, gyro_dps, accel_g)
+    corrected, _ = tracker.corrected_dps(t_s, gyro_dps, accel_g)
     # After five time constants of stillness the estimate is within 1% of the offset.
     assert np.allclose(tracker.bias_dps, OFFSET_DPS, atol=0.1)
     assert np.abs(corrected[-100:].mean(axis=0)).max() < 0.2
@@ -50,14 +50,15 @@ def test_turning_is_not_taken_for_bias() -> None:
 
 def test_any_batching_gives_the_same_correction() -> None:
     t_s, gyro_dps, accel_g = still_readings(40.0, seed=3)
-    whole = GyroBias().corrected_dps(t_s, gyro_dps, accel_g)
+    whole, whole_known = GyroBias().corrected_dps(t_s, gyro_dps, accel_g)
     tracker = GyroBias()
-    cuts = [0, 1, 7, 250, 251, 1999, len(t_s)]
+    cuts = [0, 1, 7, 50, 51, 250, 251, 1999, len(t_s)]
     pieces = [
         tracker.corrected_dps(t_s[a:b], gyro_dps[a:b], accel_g[a:b])
         for a, b in itertools.pairwise(cuts)
     ]
-    assert np.allclose(np.vstack(pieces), whole, atol=1e-9)
+    assert np.allclose(np.vstack([p[0] for p in pieces]), whole, atol=1e-9)
+    assert (np.concatenate([p[1] for p in pieces]) == whole_known).all()
 
 
 def test_an_upright_sensor_with_a_large_offset_stays_upright() -> None:
@@ -93,10 +94,22 @@ def test_any_batching_gives_the_same_correction_across_a_link_gap() -> None:
     t_s, gyro_dps, accel_g = still_readings(30.0, seed=11)
     kept = (t_s < 10.0) | (t_s > 12.5)
     t_s, gyro_dps, accel_g = t_s[kept], gyro_dps[kept], accel_g[kept]
-    whole = GyroBias().corrected_dps(t_s, gyro_dps, accel_g)
+    whole, _ = GyroBias().corrected_dps(t_s, gyro_dps, accel_g)
     tracker = GyroBias()
     pieces = [
-        tracker.corrected_dps(t_s[a : a + 5], gyro_dps[a : a + 5], accel_g[a : a + 5])
+        tracker.corrected_dps(t_s[a : a + 5], gyro_dps[a : a + 5], accel_g[a : a + 5])[0]
         for a in range(0, t_s.size, 5)
     ]
     assert np.allclose(np.vstack(pieces), whole, atol=1e-9)
+
+
+def test_the_offset_is_known_from_the_first_still_second_on() -> None:
+    # Moving for 3 s (the accelerometer swings through 20 deg and back every 1.3 s), then
+    # still: until a second of stillness has been seen the offset is not known.
+    t_s, gyro_dps, accel_g = still_readings(6.0, seed=13)
+    moving = t_s < 3.0
+    tilt = np.radians(20.0) * np.sin(2 * np.pi * t_s[moving] / 1.3)
+    accel_g[moving] = np.column_stack([np.sin(tilt), np.zeros_like(tilt), np.cos(tilt)])
+    _, known = GyroBias().corrected_dps(t_s, gyro_dps, accel_g)
+    assert not known[moving].any()
+    assert known[t_s >= 4.0].all()

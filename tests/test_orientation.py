@@ -42,3 +42,40 @@ def test_a_start_from_a_moving_sensor_is_corrected_as_soon_as_it_rests() -> None
     assert error_deg[1] > 20.0
     # x-io's own recovery would ignore the accelerometer for 5 s; at rest it is gravity.
     assert error_deg[round(0.5 * rate_hz) :].max() < 1.0
+
+
+def walking_batch(rate_hz: float, seconds: float, offset_dps: float) -> SampleBatch:
+    """An upright sensor carried at a walk (footfalls shake it up and down, fore and aft and
+    sideways at the step rate) whose gyroscope reads only an offset about a horizontal axis."""
+    t_s = np.arange(round(seconds * rate_hz)) / rate_hz
+    step = 2 * np.pi * 1.8 * t_s
+    accel = np.column_stack(
+        [1.5 * np.sin(step + 1.0), 0.8 * np.sin(step / 2), GRAVITY_MPS2 + 2.5 * np.sin(step)]
+    )
+    gyro_rps = np.tile(np.radians([0.0, offset_dps, 0.0]), (t_s.size, 1))
+    return SampleBatch("upper", t_s, accel, gyro_rps)
+
+
+def test_an_offset_not_yet_seen_still_does_not_turn_the_estimate_away_while_walking() -> None:
+    # A datasheet offset of 10 deg/s on a sensor that has not been still yet: the
+    # accelerometer, shaken by footfalls but gravity on average, is the better guide.
+    offset_dps = 10.0
+    up, _ = OrientationFilter().update(walking_batch(100.0, 8.0, offset_dps))
+    error_deg = np.degrees(np.arccos(np.clip(up[:, 2], -1.0, 1.0)))
+    # A gain of 0.5 holds an offset of b deg/s at a standing error of about 2b deg; ignoring
+    # the accelerometer once 20 deg off would let the estimate turn on at 10 deg/s.
+    assert error_deg[-200:].max() < 2 * offset_dps + 5.0
+
+
+def test_once_seen_still_a_sideways_push_does_not_tilt_the_estimate() -> None:
+    # Still for 2 s (the offset is learnt), then pushed sideways at 0.6 g for half a second
+    # without turning: the accelerometer reads 31 deg off gravity and is ignored.
+    rate_hz = 100.0
+    n_still, n_push = round(2.0 * rate_hz), round(0.5 * rate_hz)
+    accel = np.tile([0.0, 0.0, GRAVITY_MPS2], (n_still + n_push, 1))
+    accel[n_still:, 0] = 0.6 * GRAVITY_MPS2
+    gyro_rps = np.tile(np.radians([0.0, 3.0, 0.0]), (n_still + n_push, 1))
+    t_s = np.arange(n_still + n_push) / rate_hz
+    up, _ = OrientationFilter().update(SampleBatch("upper", t_s, accel, gyro_rps))
+    error_deg = np.degrees(np.arccos(np.clip(up[:, 2], -1.0, 1.0)))
+    assert error_deg[n_still:].max() < 3.0

@@ -3,7 +3,8 @@
 A MEMS gyroscope reads an offset at rest: typically 1-3 deg/s, up to 10-20 deg/s on the
 datasheets of the chips we support. An AHRS corrects its tilt from the accelerometer, but a
 gain of 0.5 leaves an offset of b deg/s as a standing tilt error of about 2b degrees, and
-past the acceleration rejection angle the accelerometer is ignored altogether. A test of
+past the acceleration rejection angle the accelerometer is ignored altogether (so the
+orientation filter rejects nothing until this tracker has seen the sensor still). A test of
 stillness on the gyroscope itself (x-io's: below 3 deg/s) never passes on such a sensor, so
 the bias is tracked here from the accelerometer: when its reading holds, in direction and
 norm, the sensor is not turning about any horizontal axis, and its gyroscope reads the bias
@@ -54,6 +55,7 @@ class GyroBias:
         self.settings = settings or GyroBiasSettings()
         self._bias_dps = np.zeros(3)
         self._still_s = 0.0
+        self._seen_still = False
         self._recent_t_s = np.empty(0)
         self._recent_accel_g = np.empty((0, 3))
 
@@ -64,21 +66,25 @@ class GyroBias:
 
     def corrected_dps(
         self, t_s: FloatArray, gyro_dps: FloatArray, accel_g: FloatArray
-    ) -> FloatArray:
-        """The gyroscope readings of a batch with the bias known at each sample removed."""
+    ) -> tuple[FloatArray, np.ndarray]:
+        """The gyroscope readings of a batch with the bias known at each sample removed, and
+        per sample whether the sensor had been still by then (until it has, the bias is
+        unknown and the readings keep all of it)."""
         if t_s.size == 0:
-            return gyro_dps
+            return gyro_dps, np.zeros(0, dtype=bool)
         interval_s = np.diff(
             t_s, prepend=self._recent_t_s[-1:] if self._recent_t_s.size else t_s[:1]
         )
         still = self._still(t_s, accel_g)
+        known = self._seen_still | (np.cumsum(still) > 0)
+        self._seen_still = bool(known[-1])
         bias = np.tile(self._bias_dps, (t_s.size, 1))
         if still.any():
             estimates = self._averaged(gyro_dps[still], self._weights(interval_s[still]))
             # Each sample uses the estimate of the last still sample at or before it.
             latest = np.cumsum(still) - 1
             bias = np.where((latest >= 0)[:, None], estimates[np.maximum(latest, 0)], bias)
-        return np.asarray(gyro_dps - bias, dtype=np.float64)
+        return np.asarray(gyro_dps - bias, dtype=np.float64), known
 
     def _weights(self, interval_s: FloatArray) -> FloatArray:
         """Weight of each still sample in the average: its share of the still time seen so

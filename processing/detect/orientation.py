@@ -36,6 +36,8 @@ class OrientationSettings:
     gain: float = 0.5
     #: Accelerometer readings further than this from the estimated gravity are ignored, in
     #: degrees; a deadlift accelerates the sensor, so trust the gyroscope through the pull.
+    #: Not before the sensor has first been still: until then the gyroscope's offset is
+    #: unknown (up to 10-20 deg/s) and would turn the estimate further than a pull does.
     acceleration_rejection_deg: float = 20.0
     #: Longest time the accelerometer may be ignored before the filter re-trusts it, in s.
     rejection_timeout_s: float = 5.0
@@ -66,6 +68,7 @@ class OrientationFilter:
         self.settings = settings or OrientationSettings()
         self._ahrs = imufusion.Ahrs()
         self._bias = GyroBias(self.settings.gyro_bias)
+        self._gyro_trusted = False
         self._configure(self.settings.nominal_rate_hz)
         self._last_t_s: float | None = None
         self._period_s = 1.0 / self.settings.nominal_rate_hz
@@ -83,7 +86,7 @@ class OrientationFilter:
                 convention=imufusion.CONVENTION_NWU,
                 gain=s.gain,
                 gyroscope_range=s.gyroscope_range_dps,
-                acceleration_rejection=s.acceleration_rejection_deg,
+                acceleration_rejection=s.acceleration_rejection_deg if self._gyro_trusted else 0.0,
                 magnetic_rejection=0.0,
                 rejection_timeout=s.rejection_timeout_s,
             )
@@ -93,14 +96,16 @@ class OrientationFilter:
         """Unit gravity ("up") vectors in the sensor frame, one row per sample of ``batch``,
         and its angular rate without the gyroscope's bias, in deg/s."""
         accel_g = np.ascontiguousarray(batch.accel_mps2 / GRAVITY_MPS2)
-        gyro_dps = np.ascontiguousarray(
-            self._bias.corrected_dps(batch.t_s, batch.gyro_rps * _DEG_PER_RAD, accel_g)
+        corrected_dps, bias_known = self._bias.corrected_dps(
+            batch.t_s, batch.gyro_rps * _DEG_PER_RAD, accel_g
         )
+        gyro_dps = np.ascontiguousarray(corrected_dps)
         resting, direction = self._at_rest(gyro_dps, accel_g)
         min_cos = float(np.cos(np.radians(self.settings.acceleration_rejection_deg)))
         ahrs = self._ahrs
         gap_s, recent = self.settings.restart_after_gap_s, self._recent_dt_s
         gyro_rows, accel_rows, directions = list(gyro_dps), list(accel_g), direction.tolist()
+        known_rows, trusted = bias_known.tolist(), self._gyro_trusted
         ups: list[FloatArray] = []
         # This loop is the pipeline's hottest, once per sample of every sensor: the clock and
         # the counters live in locals and are written back once, after it.
@@ -126,6 +131,9 @@ class OrientationFilter:
                     self._follow_rate()
                     limit = self._misaligned_limit
             last = t_s
+            if not trusted and known_rows[i]:
+                trusted = self._gyro_trusted = True
+                self._configure(self._rate_hz)
             if restart or misaligned_samples >= limit:
                 ahrs.set_quaternion(quaternion_from_up(accel_rows[i]))
                 ahrs.skip_startup()
