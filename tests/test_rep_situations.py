@@ -238,6 +238,28 @@ def test_a_whole_rep_hidden_by_a_gap_in_a_touch_and_go_set_is_counted(seed: int)
     assert detected == true
 
 
+def gap_in_second_pull(base: SessionSpec, into: float, gap_s: float) -> SessionSpec:
+    """``base`` with its link dropped for ``gap_s`` from ``into`` (a fraction) of the way
+    through the second pull of its first set, over its lockout."""
+    pull = simulate_session(base).truth["sets"][0]["reps"][1]
+    at_s = pull["start"] + into * (pull["lockout"] - pull["start"])
+    return replace(base, gaps=(Gap(gap_s, at_s=at_s),))
+
+
+@pytest.mark.parametrize("sensors", [DUAL, {"lumbar": SensorSpec()}], ids=["dual", "single"])
+@pytest.mark.parametrize("seed", [0, 3])
+def test_a_rep_whose_lockout_the_link_lost_mid_set_is_counted(
+    seed: int, sensors: dict[str, SensorSpec]
+) -> None:
+    # The sensor rests for a moment at each touch-and-go lockout, so a height from rest to
+    # rest is measured over the rep; integrating nothing where the link brought no data read
+    # the hips as 0.2-0.4 m lower afterwards, and the rep was taken for sitting down.
+    sets = (SetSpec(reps=6, touch_and_go=True, sit_before=False),)
+    base = SessionSpec(seed=seed, sensors=sensors, sets=sets)
+    detected, true = counts(*analyzed(gap_in_second_pull(base, into=0.4, gap_s=0.9)))
+    assert detected == true == [6]
+
+
 @pytest.mark.parametrize("seed", [200015, 300025, 400009, 1100000])
 def test_sessions_with_gaps_and_distractors_are_counted_exactly(seed: int) -> None:
     # A plate picked up after a few steps with no stance; a set-up fidgeting through a

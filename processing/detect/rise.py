@@ -139,7 +139,7 @@ def rest_to_rest_rise_m(
     history: TickHistory, role: str, rate_hz: float, rise: Rise
 ) -> float | None:
     """Height the ``role`` sensor gained from rest before the bend to rest after the
-    lockout (None when it was not at rest on both sides).
+    lockout (None when it was not at rest on both sides, or a link gap lies between).
 
     Rest before counts only where the bend had not yet arrived at the bottom (within
     ``ARRIVED_FRACTION`` of the swing): a recording that starts bent over the bar shows no
@@ -160,6 +160,8 @@ def rest_to_rest_rise_m(
     if last - first > reach:
         return None  # the double integral drifts too far over longer movements
     vertical = history.features(role, first, last)[:, Feature.VERTICAL_MPS2]
+    if np.isnan(vertical).any():
+        return None  # the link brought no data for part of it: the height change is unknown
     return net_rise_m(vertical, rate_hz)
 
 
