@@ -260,6 +260,24 @@ def test_a_rep_whose_lockout_the_link_lost_mid_set_is_counted(
     assert detected == true == [6]
 
 
+@pytest.mark.parametrize("sensors", [DUAL, {"lumbar": SensorSpec()}], ids=["dual", "single"])
+@pytest.mark.parametrize("seed", [0, 3])
+def test_a_lockout_reached_in_a_link_gap_is_placed_in_the_gap(
+    seed: int, sensors: dict[str, SensorSpec]
+) -> None:
+    # Where the link brought no data the hinge angle is held, so the lockout once showed
+    # up only after the gap, a second late: scored as a missed rep and a false one.
+    base = SessionSpec(seed=seed, sensors=sensors, sets=(SetSpec(reps=4, sit_before=False),))
+    spec = gap_in_second_pull(base, into=0.5, gap_s=1.5)
+    result, truth = analyzed(spec)
+    gap = spec.gaps[0]
+    assert gap.at_s is not None
+    true = truth["sets"][0]["reps"][1]["lockout"]
+    found = min((r.lockout for s in result.sets for r in s.reps), key=lambda t: abs(t - true))
+    assert gap.at_s < found < gap.at_s + gap.duration_s
+    assert abs(found - true) < 0.5
+
+
 @pytest.mark.parametrize("seed", [200015, 300025, 400009, 1100000])
 def test_sessions_with_gaps_and_distractors_are_counted_exactly(seed: int) -> None:
     # A plate picked up after a few steps with no stance; a set-up fidgeting through a

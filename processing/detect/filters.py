@@ -38,6 +38,13 @@ class FilterDesign:
         _, delay_samples = signal.group_delay((b, a), w=[at_hz], fs=rate_hz)
         return float(delay_samples[0]) * 1000.0 / rate_hz
 
+    def rise_time_s(self, rate_hz: float, fraction: float) -> float:
+        """How long the output takes to first reach ``fraction`` of a step in its input, in s
+        (a lowpass; 0 for a fraction it never reaches within a second)."""
+        step = signal.sosfilt(self.sos(rate_hz), np.ones(round(rate_hz)))
+        reached = np.flatnonzero(step >= fraction)
+        return float(reached[0] + 1) / rate_hz if reached.size else 0.0
+
 
 @lru_cache(maxsize=64)
 def _sos(design: FilterDesign, rate_hz: float) -> FloatArray:

@@ -134,7 +134,13 @@ class Pipeline:
         self._signals = SignalConditioner(
             self.config.signals, rate_hz, self.config.reps.walking_mps2
         )
-        self._counter = RepCounter(self.config.reps, rate_hz, self._history, self._motion_role)
+        self._counter = RepCounter(
+            self.config.reps,
+            rate_hz,
+            self._history,
+            self._motion_role,
+            self.config.signals.hinge,
+        )
         self._alerter = FlexionAlerter(AlertSettings(threshold_deg))
         self._book = SetBook(
             threshold_deg, self.config.reference, self.config.reps.max_rest_in_set_s

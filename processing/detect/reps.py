@@ -34,9 +34,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from processing.detect.excursions import Excursions, Return
+from processing.detect.filters import FilterDesign
 from processing.detect.history import TickHistory
 from processing.detect.rhythm import Beat, RhythmSettings, SetRhythm
-from processing.detect.rise import Rise, RiseMeter, arrival, rest_to_rest_rise_m, walking
+from processing.detect.rise import Rise, RiseMeter, arrival, rest_to_rest_rise_m, walked_off
 from processing.detect.upside_down import UpsideDownVotes
 
 #: A dropped rep ends this long after its lockout, in s (the bar is let go).
@@ -120,15 +121,22 @@ class RepCounter:
     that a lone rise is judged as one."""
 
     def __init__(
-        self, settings: RepSettings, rate_hz: float, history: TickHistory, motion_role: str
+        self,
+        settings: RepSettings,
+        rate_hz: float,
+        history: TickHistory,
+        motion_role: str,
+        hinge_filter: FilterDesign,
     ) -> None:
-        """Follow the hinge angle the pipeline stores in ``history``."""
+        """Follow the hinge angle the pipeline stores in ``history``, smoothed by
+        ``hinge_filter``."""
         self.settings = settings
         self._rate_hz = rate_hz
         self._history = history
         self._role = motion_role
         self._hold_ticks = round(settings.max_lockout_hold_s * rate_hz)
         self._rest_ticks = round(settings.max_rest_in_set_s * rate_hz)
+        self._walk_ticks = round(settings.walk_window_s * rate_hz)
         self._excursions = Excursions(settings.min_swing_deg, self._hold_ticks)
         self._waiting: Rise | None = None  # an accepted rep whose eccentric is under way
         self._first: RepTicks | None = None  # a set's first rep, until a second one comes
@@ -137,7 +145,7 @@ class RepCounter:
         self._last_end: int | None = None
         self._rhythm = SetRhythm(settings.rhythm, history, motion_role, rate_hz)
         self._meter = RiseMeter(
-            history, motion_role, rate_hz, settings.lockout_fraction, self._hold_ticks
+            history, motion_role, rate_hz, settings.lockout_fraction, self._hold_ticks, hinge_filter
         )
         self._upside_down = UpsideDownVotes(settings.min_climb_mps, settings.pace_noise_mps)
         self._walked = self._replaying = False
@@ -206,7 +214,7 @@ class RepCounter:
 
     def _settle(self, rise: Rise, end: int, reps: list[RepTicks]) -> None:
         """File an accepted rep with its end: a set's first waits for a second one."""
-        rep = RepTicks(rise.began, rise.lockout, end, rise.bend.bottom.tick, rise.bend.top.tick)
+        rep = RepTicks(rise.began, rise.reached, end, rise.bend.bottom.tick, rise.bend.top.tick)
         self._last_end = end
         self._pulls_mps.append(rise.climb_mps)
         hidden = self._rhythm.hidden_before(Beat(rise.start, rep.lockout, rep.end))
@@ -259,7 +267,7 @@ class RepCounter:
         if (
             concentric_s > s.max_concentric_s
             or rise.down_s > s.max_setup_s
-            or self._walked_off(rise)
+            or walked_off(self._history, rise, self._walk_ticks, s.walking_mps2)
         ):
             return False
         net_m = rest_to_rest_rise_m(self._history, self._role, self._rate_hz, rise)
@@ -287,22 +295,6 @@ class RepCounter:
         loaded = stood_up_after or rise.climb_mps <= s.unloaded_speed_mps
         lifted = rise.climb_mps >= s.min_climb_mps or not rise.climb_seen
         return set_up and loaded and lifted
-
-    def _walked_off(self, rise: Rise) -> bool:
-        """Whether the lifter walked about while "set up" (seconds of footfalls while down)
-        or walked off after a set's last lockout: nobody walks holding a loaded bar.
-
-        Shorter times are not judged: the bar touching the floor between reps shakes the
-        sensor as a footfall does, but once.
-        """
-        window_ticks = round(self.settings.walk_window_s * self._rate_hz)
-        set_up = rise.start - rise.down_tick >= window_ticks
-        level_mps2 = self.settings.walking_mps2
-        if set_up and walking(self._history, rise.down_tick, rise.start, level_mps2):
-            return True
-        return rise.final and walking(
-            self._history, rise.lockout, rise.lockout + window_ticks, level_mps2
-        )
 
     def _set_closed(self, tick: int, reps: list[RepTicks]) -> bool:
         """True once, when the set has gone ``max_rest_in_set_s`` without a rep."""

@@ -6,11 +6,13 @@ measures themselves, and the height and walking tests they use, live here.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from processing.detect.excursions import Return, Turn
+from processing.detect.filters import FilterDesign
 from processing.detect.history import TickHistory
 from processing.detect.motion import Feature, at_rest, net_rise_m, peak_climb_mps
 from sensor.samples import FloatArray
@@ -38,6 +40,10 @@ class Rise:
     #: that ends right before it (the hinge left the bottom somewhere in the gap).
     began: int
     lockout: int
+    #: The lockout was reached no later than this tick: ``lockout``, or the middle of a link
+    #: gap that ended while the hinge filter was still rising towards it (the lifter
+    #: stood up somewhere in the gap; its middle is the estimate least far off).
+    reached: int
     #: Peak climb speed of the motion sensor from the start to the lockout, in m/s...
     climb_mps: float
     #: ...and through the bend before it: a pull read upside down climbs in its "bend".
@@ -65,15 +71,19 @@ class RiseMeter:
         rate_hz: float,
         lockout_fraction: float,
         hold_ticks: int,
+        hinge_filter: FilterDesign,
     ) -> None:
         """Read the ``role`` sensor's motion in ``history`` (ticks at ``rate_hz``); the
         lockout comes within ``lockout_fraction`` of the bend of the top, and a rise held
-        there more than ``hold_ticks`` is final."""
+        there more than ``hold_ticks`` is final. ``hinge_filter`` is how the hinge angle was
+        smoothed: after a link gap it takes that filter's rise time to reach the lockout."""
         self._history = history
         self._role = role
         self._rate_hz = rate_hz
         self._lockout_fraction = lockout_fraction
         self._hold_ticks = hold_ticks
+        rise_s = hinge_filter.rise_time_s(rate_hz, 1.0 - lockout_fraction)
+        self._filter_rise_ticks = math.ceil(rise_s * rate_hz)
 
     def measure(self, bend: Return) -> Rise:
         """Start, lockout, climb speeds, set-up time and hold of a return."""
@@ -103,6 +113,7 @@ class RiseMeter:
             start,
             self._gap_before(bottom.tick, start),
             lockout,
+            self._reached_in_gap(bottom.tick, lockout),
             peak_climb_mps(climb_mps2, self._rate_hz),
             peak_climb_mps(self._vertical_mps2(bend.before.tick, bottom.tick), self._rate_hz),
             not np.isnan(climb_mps2).any(),
@@ -111,6 +122,17 @@ class RiseMeter:
             down_ticks / self._rate_hz,
             final,
         )
+
+    def _reached_in_gap(self, first: int, lockout: int) -> int:
+        """``lockout``, or the middle of a link gap (not before ``first``) that ended within
+        the hinge filter's rise time before it."""
+        vertical = self._history.features(self._role, first, lockout)[:, Feature.VERTICAL_MPS2]
+        unseen = np.flatnonzero(np.isnan(vertical))
+        if unseen.size == 0 or lockout - (first + int(unseen[-1])) > self._filter_rise_ticks:
+            return lockout
+        seen = np.flatnonzero(~np.isnan(vertical[: unseen[-1]]))
+        gap_first = first + (int(seen[-1]) + 1 if seen.size else 0)
+        return (gap_first + first + int(unseen[-1])) // 2
 
     def _gap_before(self, first: int, tick: int) -> int:
         """``tick``, or the first tick (not before ``first``) of a link gap that ends right
@@ -163,6 +185,20 @@ def rest_to_rest_rise_m(
     if np.isnan(vertical).any():
         return None  # the link brought no data for part of it: the height change is unknown
     return net_rise_m(vertical, rate_hz)
+
+
+def walked_off(history: TickHistory, rise: Rise, window_ticks: int, level_mps2: float) -> bool:
+    """Whether the lifter walked about while "set up" (``window_ticks`` or more of footfalls
+    above ``level_mps2`` while down) or walked off after a set's last lockout: nobody walks
+    holding a loaded bar.
+
+    Shorter times are not judged: the bar touching the floor between reps shakes the sensor
+    as a footfall does, but once.
+    """
+    set_up = rise.start - rise.down_tick >= window_ticks
+    if set_up and walking(history, rise.down_tick, rise.start, level_mps2):
+        return True
+    return rise.final and walking(history, rise.lockout, rise.lockout + window_ticks, level_mps2)
 
 
 def walking(history: TickHistory, first: int, last: int, level_mps2: float) -> bool:
