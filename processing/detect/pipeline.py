@@ -131,16 +131,9 @@ class Pipeline:
         self._aligner = TickAligner(self.roles, N_FEATURES, self.config.ticks)
         self._history = TickHistory(self.roles, N_FEATURES, history_ticks)
         self._reference = UprightReference(self.config.posture, rate_hz)
-        self._signals = SignalConditioner(
-            self.config.signals, rate_hz, self.config.reps.walking_mps2
-        )
-        self._counter = RepCounter(
-            self.config.reps,
-            rate_hz,
-            self._history,
-            self._motion_role,
-            self.config.signals.hinge,
-        )
+        signals, reps = self.config.signals, self.config.reps
+        self._signals = SignalConditioner(signals, rate_hz, reps.walking_mps2)
+        self._counter = RepCounter(reps, rate_hz, self._history, self._motion_role, signals.hinge)
         self._alerter = FlexionAlerter(AlertSettings(threshold_deg))
         self._book = SetBook(
             threshold_deg, self.config.reference, self.config.reps.max_rest_in_set_s
