@@ -276,6 +276,7 @@ def test_a_lockout_reached_in_a_link_gap_is_placed_in_the_gap(
     found = min((r.lockout for s in result.sets for r in s.reps), key=lambda t: abs(t - true))
     assert gap.at_s < found < gap.at_s + gap.duration_s
     assert abs(found - true) < 0.5
+    assert all(r.start <= r.lockout <= r.end for s in result.sets for r in s.reps)
 
 
 @pytest.mark.parametrize("seed", [200015, 300025, 400009, 1100000])
