@@ -6,7 +6,6 @@ measures themselves, and the height and walking tests they use, live here.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,7 +82,7 @@ class RiseMeter:
         self._lockout_fraction = lockout_fraction
         self._hold_ticks = hold_ticks
         rise_s = hinge_filter.rise_time_s(rate_hz, 1.0 - lockout_fraction)
-        self._filter_rise_ticks = math.ceil(rise_s * rate_hz)
+        self._filter_rise_ticks = round(rise_s * rate_hz)  # a whole number of ticks
 
     def measure(self, bend: Return) -> Rise:
         """Start, lockout, climb speeds, set-up time and hold of a return."""
@@ -130,9 +129,8 @@ class RiseMeter:
         unseen = np.flatnonzero(np.isnan(vertical))
         if unseen.size == 0 or lockout - (first + int(unseen[-1])) > self._filter_rise_ticks:
             return lockout
-        seen = np.flatnonzero(~np.isnan(vertical[: unseen[-1]]))
-        gap_first = first + (int(seen[-1]) + 1 if seen.size else 0)
-        return (gap_first + first + int(unseen[-1])) // 2
+        gap_end = first + int(unseen[-1]) + 1  # the first tick seen after the gap
+        return (self._gap_before(first, gap_end) + gap_end - 1) // 2
 
     def _gap_before(self, first: int, tick: int) -> int:
         """``tick``, or the first tick (not before ``first``) of a link gap that ends right
