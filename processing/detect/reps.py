@@ -20,7 +20,9 @@ principles that hold for real lifting (docs/measurement.md states them):
    while their bends do were read upside down (:mod:`processing.detect.upside_down`). And
    a pull takes seconds: a "rise" that takes longer crept, it was not pulled.
 5. A lift begins at the bar: the lifter stays down to grip before a lone pull (a sit-to-stand
-   turns round at once), and nobody holds a hinge for long before pulling.
+   turns round at once), and nobody holds a hinge for long before pulling. A return held
+   up too long to be a lockout between reps ends its set, so a set's first rep held so is
+   judged alone.
 6. A set keeps its rhythm: a beat missing where the link brought no data was a rep the gap
    hid (:mod:`processing.detect.rhythm`).
 
@@ -209,6 +211,7 @@ class RepCounter:
         if rise.final:
             end = min(bend.top.tick, rise.lockout + round(DROPPED_END_S * self._rate_hz))
             self._settle(rise, end, reps)
+            self._close_lone_first(reps)  # the set's last: if also its first, it was alone
         else:
             self._waiting = rise
 

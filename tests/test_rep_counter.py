@@ -1,0 +1,91 @@
+"""The rep counter's principles on scripted hinge angles: no body model, no sensor, just the
+movement the counter judges (its signals filled in the way the pipeline fills them)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from processing.detect.history import TickHistory
+from processing.detect.motion import N_FEATURES, Feature
+from processing.detect.reps import RepCounter, RepSettings, RepTicks
+from processing.detect.signals import SignalSettings
+
+RATE_HZ = 50.0
+
+
+def _ramp(start: float, end: float, seconds: float) -> np.ndarray:
+    """A smooth (half-cosine) move from ``start`` to ``end`` over ``seconds``."""
+    phase = np.linspace(0.0, np.pi, round(seconds * RATE_HZ), endpoint=False)
+    return start + (end - start) * (1.0 - np.cos(phase)) / 2.0
+
+
+def _hinge(bend_deg: float, down_s: float, dwell_s: float, up_s: float) -> np.ndarray:
+    """One lean from upright to ``bend_deg``, a stay there, and the way back."""
+    hold = np.full(round(dwell_s * RATE_HZ), bend_deg)
+    return np.concatenate([_ramp(0.0, bend_deg, down_s), hold, _ramp(bend_deg, 0.0, up_s)])
+
+
+def _upright(seconds: float) -> np.ndarray:
+    """Standing (or sitting) straight for ``seconds``."""
+    return np.zeros(round(seconds * RATE_HZ))
+
+
+def _features(hinge_deg: np.ndarray, climb_mps: float) -> np.ndarray:
+    """Motion features of a sensor that turns with ``hinge_deg`` and rises by the same
+    height that it sank, at up to ``climb_mps``, whenever the angle changes."""
+    rate_dps = np.gradient(hinge_deg) * RATE_HZ
+    # Vertical speed follows the hinge's rate: down while bending, up while rising.
+    speed_mps = -climb_mps * rate_dps / max(float(np.abs(rate_dps).max()), 1e-9)
+    features = np.zeros((hinge_deg.size, N_FEATURES))
+    features[:, Feature.GYRO_DPS] = np.abs(rate_dps)
+    features[:, Feature.VERTICAL_MPS2] = np.gradient(speed_mps) * RATE_HZ
+    return features
+
+
+def _count(hinge_deg: np.ndarray, climb_mps: float) -> list[RepTicks]:
+    """Feed a scripted hinge angle to a counter tick by tick, as the pipeline does."""
+    history = TickHistory(("lumbar",), N_FEATURES, capacity=hinge_deg.size)
+    counter = RepCounter(RepSettings(), RATE_HZ, history, "lumbar", SignalSettings().hinge)
+    features = _features(hinge_deg, climb_mps)
+    up = np.tile([0.0, 0.0, 1.0], (hinge_deg.size, 1))
+    nan = np.full(1, np.nan)
+    reps: list[RepTicks] = []
+    for tick, deg in enumerate(hinge_deg):
+        index = np.array([tick])
+        counting = (np.array([deg]), np.zeros(1), nan)
+        history.store(index, {"lumbar": up[index]}, {"lumbar": features[index]}, counting)
+        reps += counter.step(tick, float(deg), 1.0, walked=False)[0]
+    return reps + counter.finish()
+
+
+def _two_leans(between_s: float, dwell_s: float) -> np.ndarray:
+    """Two 35 deg leans, each 1 s down, ``dwell_s`` there and 1 s back, ``between_s``
+    apart, standing still before and after."""
+    lean = _hinge(35.0, 1.0, dwell_s, 1.0)
+    return np.concatenate([_upright(3.0), lean, _upright(between_s), lean, _upright(14.0)])
+
+
+def test_two_reps_close_together_make_a_set_without_a_set_up_each() -> None:
+    # Within a set the lifter need not stay down to grip again: the second rep shows that
+    # the first was one of a set.
+    assert len(_count(_two_leans(between_s=2.0, dwell_s=0.3), climb_mps=0.3)) == 2
+
+
+@pytest.mark.parametrize("between_s", [5.0, 8.0])
+def test_a_return_held_up_past_the_longest_lockout_hold_is_judged_alone(
+    between_s: float,
+) -> None:
+    # A sit-down (lean forward, sit, sit straight) and the stand-up seconds later look like
+    # two leans and returns; a slow mover's change of height, which gives them away, takes
+    # longer than the height test integrates over (here the height comes back). Held up
+    # longer than any lockout between two reps, the first return was its set's last: as
+    # the set's only rep it must be a lift on its own, and a lean that turns round without
+    # a set-up is not. The old counter paired them into a set of two.
+    assert _count(_two_leans(between_s, dwell_s=0.3), climb_mps=0.3) == []
+
+
+@pytest.mark.parametrize("between_s", [5.0, 8.0])
+def test_singles_held_up_between_them_each_count_as_a_lift(between_s: float) -> None:
+    # The other side: heavy singles, each set up for 2 s at the bar, are lifts alone.
+    assert len(_count(_two_leans(between_s, dwell_s=2.0), climb_mps=0.3)) == 2
