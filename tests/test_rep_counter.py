@@ -89,3 +89,28 @@ def test_a_return_held_up_past_the_longest_lockout_hold_is_judged_alone(
 def test_singles_held_up_between_them_each_count_as_a_lift(between_s: float) -> None:
     # The other side: heavy singles, each set up for 2 s at the bar, are lifts alone.
     assert len(_count(_two_leans(between_s, dwell_s=2.0), climb_mps=0.3)) == 2
+
+
+def test_a_pull_after_a_set_up_paused_half_bent_is_a_rep() -> None:
+    # The lifter bends to the bar, comes half up and stays there for seconds (checking the
+    # grip, the feet), bends a little further and pulls. The half-way stay is held long
+    # enough to be judged, and stopping short of upright it is no rep; but it is no top
+    # either: the bend from it to the bar is less than a rep's swing, and when the
+    # zigzag kept waiting for a swing from there the pull went unseen.
+    hinge_deg = np.concatenate(
+        [
+            _upright(3.0),
+            _ramp(0.0, 50.0, 1.5),
+            np.full(100, 50.0),
+            _ramp(50.0, 30.0, 1.0),
+            np.full(250, 30.0),
+            _ramp(30.0, 48.0, 1.0),
+            np.full(75, 48.0),
+            _ramp(48.0, 0.0, 1.0),
+            _upright(14.0),
+        ]
+    )
+    reps = _count(hinge_deg, climb_mps=0.3)
+    pull_end_tick = hinge_deg.size - round(14.0 * RATE_HZ)
+    assert len(reps) == 1
+    assert pull_end_tick - 50 <= reps[0].lockout <= pull_end_tick

@@ -55,6 +55,13 @@ class ZigZag:
             return confirmed
         return None
 
+    def held(self, tick: int, deg: float) -> None:
+        """Count the top being followed as confirmed without the swing back (it was held):
+        from ``tick`` on, the highest angle is a bottom once the angle falls a swing below
+        it, and the lowest is a top once the angle rises a swing above it."""
+        self._heading = None
+        self._high = Turn(tick, deg, True)
+
 
 @dataclass(frozen=True, slots=True)
 class Return:
@@ -87,6 +94,7 @@ class Excursions:
     def _restart(self) -> None:
         """Forget every bend followed so far."""
         self._zigzag = ZigZag(self._swing_deg)
+        self._held: tuple[Turn, int, float] | None = None  # top, tick and angle at hand-over
         self._before: Turn | None = None
         self._bottom: Turn | None = None
 
@@ -111,8 +119,18 @@ class Excursions:
             return None, ready
         top = self._zigzag.candidate
         if self._bottom is not None and top is not None and tick - top.tick >= self._hold_ticks:
+            self._held = (top, tick, deg)
             return None, self._return(top, bent_again=None)
         return None, None
+
+    def bend_goes_on(self) -> None:
+        """The return just handed over for being held was no top (it stopped short of
+        upright): a bend may start from it, so that the lifter's next move down and the
+        full return after it are followed, not taken for the same return going on."""
+        if self._held is not None:
+            top, tick, deg = self._held
+            self._zigzag.held(tick, deg)
+            self._before = top
 
     @property
     def rising(self) -> bool:

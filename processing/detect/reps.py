@@ -200,6 +200,8 @@ class RepCounter:
     def _judge(self, bend: Return, reps: list[RepTicks]) -> None:
         """Decide whether a return was a rep; a rep with a bend after it waits for its end."""
         rise = self._meter.measure(bend)
+        if bend.bent_again is None and self._short_of_upright(bend):
+            self._excursions.bend_goes_on()
         returned = self._returned_standing(rise)
         if not returned or self._faster_than_the_set(rise):  # returned, but too fast: stood up
             self._close_lone_first(reps, stood_up_after=returned)
@@ -263,8 +265,7 @@ class RepCounter:
         """Principles 2, 3 and 5 of the module docstring (1 is the zigzag's swing; 4 is
         ``_faster_than_the_set``; the lone-rep half of 5 is ``_lone_lift``)."""
         s, bend = self.settings, rise.bend
-        bend_deg = bend.bottom.deg - bend.before.deg
-        if bend.top.deg - bend.before.deg > s.max_short_of_upright * bend_deg:
+        if self._short_of_upright(bend):
             return False
         concentric_s = (rise.lockout - rise.start) / self._rate_hz
         if (
@@ -278,6 +279,11 @@ class RepCounter:
             return False
         pelvis = self._history.pelvis_deg(bend.top.tick, bend.top.tick)
         return not float(pelvis[0]) < -s.seated_pelvis_deg  # NaN (unknown) compares False
+
+    def _short_of_upright(self, bend: Return) -> bool:
+        """Whether a return stopped short of where its bend began (principle 2)."""
+        bend_deg = bend.bottom.deg - bend.before.deg
+        return bend.top.deg - bend.before.deg > self.settings.max_short_of_upright * bend_deg
 
     def _faster_than_the_set(self, rise: Rise) -> bool:
         """Principle 4 for a rise after a set's pulls: the set's last rise may not climb
