@@ -156,10 +156,13 @@ class TickAligner:
         after = np.searchsorted(track.t_s, t_s, side="left")
         before = np.clip(after - 1, 0, None)
         after_c = np.clip(after, 0, track.t_s.size - 1)
-        # Tick times are index / rate, which can land a rounding step past a sample stamped
-        # at the very same moment: within that step the sample is the tick's own, or the
-        # tick would read as uncovered in one batching and covered in another.
-        exact = np.abs(track.t_s[after_c] - t_s) <= _SAME_MOMENT_S
+        # Tick times are index / rate, which can land a rounding step either side of a
+        # sample stamped at the very same moment: within that step the sample is the tick's
+        # own, or the tick would read as uncovered in one batching and covered in another
+        # (the last sample before a gap, when the first one after it had or had not come).
+        exact = (np.abs(track.t_s[after_c] - t_s) <= _SAME_MOMENT_S) | (
+            np.abs(track.t_s[before] - t_s) <= _SAME_MOMENT_S
+        )
         span = track.t_s[after_c] - track.t_s[before]
         outside = (t_s < track.t_s[0] - _SAME_MOMENT_S) | (t_s > track.t_s[-1] + _SAME_MOMENT_S)
         return np.asarray(outside | (~exact & (span > self.settings.max_gap_s)))
