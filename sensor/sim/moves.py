@@ -116,6 +116,8 @@ def sit(k: Keyframer, duration_s: float) -> None:
         k.key(lean_start + 1.0, pelvis=k.uniform(5.0, 15.0), lumbar=k.uniform(32.0, 45.0))
         k.advance(lean_start + 1.0 + k.uniform(2.0, 5.0))
         k.key(k.now + 1.0, pelvis=-k.uniform(8.0, 18.0), lumbar=k.uniform(18.0, 32.0))
+        # Sit back before standing up: a stand-up keyed inside this second came before it.
+        k.advance(k.now + 1.0)
     k.advance(max(seated_end, k.now + 0.5))
     t = k.now
     habits = k.lifter.habits
