@@ -94,7 +94,8 @@ class Excursions:
     def _restart(self) -> None:
         """Forget every bend followed so far."""
         self._zigzag = ZigZag(self._swing_deg)
-        self._held: tuple[Turn, int, float] | None = None  # top, tick and angle at hand-over
+        #: Top, tick and angle of the last return handed over for being held, until the next.
+        self._held: tuple[Turn, int, float] | None = None
         self._before: Turn | None = None
         self._bottom: Turn | None = None
 
@@ -119,8 +120,9 @@ class Excursions:
             return None, ready
         top = self._zigzag.candidate
         if self._bottom is not None and top is not None and tick - top.tick >= self._hold_ticks:
+            ready = self._return(top, bent_again=None)
             self._held = (top, tick, deg)
-            return None, self._return(top, bent_again=None)
+            return None, ready
         return None, None
 
     def bend_goes_on(self) -> None:
@@ -146,6 +148,7 @@ class Excursions:
 
     def _return(self, top: Turn, bent_again: int | None) -> Return | None:
         """Hand over the return from the current bottom to ``top`` (once)."""
+        self._held = None  # only the return handed over last can have been held
         if self._bottom is None or self._before is None:
             return None
         ready = Return(self._before, self._bottom, top, bent_again)
