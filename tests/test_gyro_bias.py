@@ -113,3 +113,28 @@ def test_the_offset_is_known_from_the_first_still_second_on() -> None:
     _, known = GyroBias().corrected_dps(t_s, gyro_dps, accel_g)
     assert not known[moving].any()
     assert known[t_s >= 4.0].all()
+
+
+def rocking_readings(seconds: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A sensor rocking 20 deg either way about x, twice a second for the first second and
+    then at an unrelated pace: never still, but at 1 s its accelerometer reads as it did
+    half a second and a second before, while it turns at its fastest."""
+    t_s = np.arange(round(seconds * RATE_HZ)) / RATE_HZ
+    period_s = np.where(t_s <= 1.0, 0.5, 0.37)
+    phase = np.concatenate(([0.0], np.cumsum(np.diff(t_s) / period_s[1:])))
+    tilt = np.radians(20.0) * np.sin(2 * np.pi * phase)
+    rate_dps = np.degrees(np.gradient(tilt, t_s))
+    gyro_dps = OFFSET_DPS + np.column_stack([rate_dps, np.zeros((t_s.size, 2))])
+    accel_g = np.column_stack([np.zeros_like(tilt), -np.sin(tilt), np.cos(tilt)])
+    return t_s, gyro_dps, accel_g
+
+
+def test_a_swing_through_its_earlier_direction_reads_the_offset_not_its_speed() -> None:
+    t_s, gyro_dps, accel_g = rocking_readings(3.0)
+    tracker = GyroBias()
+    _, known = tracker.corrected_dps(t_s, gyro_dps, accel_g)
+    assert known.any()  # the instant at 1 s passes for still...
+    # ...and over the second before it the sensor turned, net, about no horizontal axis:
+    # its readings' mean is near the offset (two samples pass, each halving the distance
+    # from zero), not half of the 250 deg/s it swings through at that instant.
+    assert np.allclose(tracker.bias_dps, OFFSET_DPS, atol=5.0)

@@ -58,6 +58,7 @@ class GyroBias:
         self._seen_still = False
         self._recent_t_s = np.empty(0)
         self._recent_accel_g = np.empty((0, 3))
+        self._recent_gyro_dps = np.empty((0, 3))
 
     @property
     def bias_dps(self) -> FloatArray:
@@ -75,12 +76,12 @@ class GyroBias:
         interval_s = np.diff(
             t_s, prepend=self._recent_t_s[-1:] if self._recent_t_s.size else t_s[:1]
         )
-        still = self._still(t_s, accel_g)
+        still, window_dps = self._still(t_s, accel_g, gyro_dps)
         known = self._seen_still | (np.cumsum(still) > 0)
         self._seen_still = bool(known[-1])
         bias = np.tile(self._bias_dps, (t_s.size, 1))
         if still.any():
-            estimates = self._averaged(gyro_dps[still], self._weights(interval_s[still]))
+            estimates = self._averaged(window_dps[still], self._weights(interval_s[still]))
             # Each sample uses the estimate of the last still sample at or before it.
             latest = np.cumsum(still) - 1
             bias = np.where((latest >= 0)[:, None], estimates[np.maximum(latest, 0)], bias)
@@ -108,24 +109,37 @@ class GyroBias:
         self._bias_dps = np.asarray(bias, dtype=np.float64)
         return estimates
 
-    def _still(self, t_s: FloatArray, accel_g: FloatArray) -> np.ndarray:
-        """Per sample: the accelerometer reads as it did half a window and a window ago,
-        in direction and in norm (a swing that passes back through the same direction a
-        window later is not still). The norm is compared with its own earlier value, not
-        with 1 g: a datasheet offset of 40-80 mg per axis keeps a resting sensor's norm
-        that far from it."""
+    def _still(
+        self, t_s: FloatArray, accel_g: FloatArray, gyro_dps: FloatArray
+    ) -> tuple[np.ndarray, FloatArray]:
+        """Per sample: whether the accelerometer reads as it did half a window and a window
+        ago, in direction and in norm (a swing that passes back through the same direction a
+        window later is not still); and the gyroscope's mean over that window.
+
+        The mean, not the sample's own reading, is what a still sample tells of the bias: a
+        sensor facing the way it did a window ago has turned, net, about no horizontal axis
+        over it, whereas a swing passing through its starting direction reads its full speed
+        at that instant (once 31 deg/s, taken as a session's first still moment, held a
+        sitting lifter's L1 sensor 54 deg off vertical for four minutes). The norm is
+        compared with its own earlier value, not with 1 g: a datasheet offset of 40-80 mg
+        per axis keeps a resting sensor's norm that far from it."""
         window_s = self.settings.still_window_s
         norm_g = np.linalg.norm(accel_g, axis=1)
         all_t_s = np.concatenate([self._recent_t_s, t_s])
         all_accel_g = np.vstack([self._recent_accel_g, accel_g])
+        all_gyro_dps = np.vstack([self._recent_gyro_dps, gyro_dps])
         # Keep what a later sample may look back to: everything within a window of the
         # newest, and the last sample before that (the far side of a link gap).
         first = max(int(np.searchsorted(all_t_s, all_t_s[-1] - window_s, side="right")) - 1, 0)
         self._recent_t_s, self._recent_accel_g = all_t_s[first:], all_accel_g[first:]
+        self._recent_gyro_dps = all_gyro_dps[first:]
         cos_limit = np.cos(np.radians(self.settings.still_tilt_deg))
         steady = np.ones(t_s.size, dtype=bool)
-        for ago_s in (window_s / 2, window_s):
-            before = np.searchsorted(all_t_s, t_s - ago_s, side="right") - 1
+        lookbacks = {
+            ago_s: np.searchsorted(all_t_s, t_s - ago_s, side="right") - 1
+            for ago_s in (window_s / 2, window_s)
+        }
+        for before in lookbacks.values():
             earlier_g = np.where((before >= 0)[:, None], all_accel_g[np.maximum(before, 0)], np.nan)
             earlier_norm_g = np.linalg.norm(earlier_g, axis=1)
             cos_turn = np.einsum("ij,ij->i", accel_g, earlier_g) / np.maximum(
@@ -135,4 +149,14 @@ class GyroBias:
                 steady &= (cos_turn > cos_limit) & (
                     np.abs(norm_g - earlier_norm_g) < self.settings.still_accel_g
                 )
-        return steady
+        offset = all_t_s.size - t_s.size
+        return steady, self._window_mean(all_gyro_dps, lookbacks[window_s], offset)
+
+    @staticmethod
+    def _window_mean(all_dps: FloatArray, before: np.ndarray, offset: int) -> FloatArray:
+        """Mean of the readings after ``before[k]`` up to and including sample ``offset + k``
+        of ``all_dps`` (the sample itself where there is no earlier one)."""
+        summed = np.vstack([np.zeros((1, 3)), np.cumsum(all_dps, axis=0)])
+        end = offset + np.arange(before.size) + 1
+        begin = np.minimum(np.maximum(before + 1, 0), end - 1)
+        return np.asarray((summed[end] - summed[begin]) / (end - begin)[:, None], dtype=np.float64)
