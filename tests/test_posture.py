@@ -115,3 +115,33 @@ def test_one_sensor_measures_a_rep_by_its_own_bend_whichever_way_forward_was_rea
     rep = measurer.measure(RepTicks(50, 99, 99, 50, 99), 30.0, {"lumbar": UPRIGHT})
     assert rep.peak_flexion_deg == pytest.approx(50.0, abs=0.5)
     assert rep.flexion_alert
+
+
+def test_a_rep_is_measured_along_a_forward_axis_made_for_its_own_upright() -> None:
+    # A lifter still at the bar, bent 28 deg, passes for a calibration stance; the first
+    # rep, from a true lockout, bends 28 deg forward and votes "forward". An axis made
+    # perpendicular to the bent stance, used with the rep's own upright, read that bend
+    # as 0 deg. The sacrum sensor does not move.
+    depths_deg = np.concatenate([np.linspace(28.0, 0.0, 50), np.linspace(0.0, 28.0, 50)])
+    upper_up = np.array([tipped(deg, FORWARD) for deg in depths_deg])
+    lower_up = np.tile(UPRIGHT, (depths_deg.size, 1))
+    history = TickHistory(("upper", "lower"), N_FEATURES, capacity=200)
+    nan = np.full(depths_deg.size, np.nan)
+    history.store(
+        np.arange(depths_deg.size),
+        {"upper": upper_up, "lower": lower_up},
+        {role: np.zeros((depths_deg.size, N_FEATURES)) for role in ("upper", "lower")},
+        (depths_deg, nan, nan),
+    )
+    stance = tipped(28.0, FORWARD)
+    postures = {
+        "upper": SensorPosture(PostureSettings()),
+        "lower": SensorPosture(PostureSettings()),
+    }
+    postures["upper"].set_upright(stance)
+    postures["upper"].learn_forward(upper_up[0], UPRIGHT)
+    postures["lower"].set_upright(UPRIGHT)
+    measurer = RepMeasurer(history, postures, "dual", 50.0, max_missing_in_rep=0.5)
+    own_lockouts = {"upper": UPRIGHT, "lower": UPRIGHT}
+    rep = measurer.measure(RepTicks(0, 50, 99, 0, 50), 30.0, own_lockouts)
+    assert rep.peak_flexion_deg == pytest.approx(28.0, abs=0.5)

@@ -63,14 +63,13 @@ class RepMeasurer:
         first = min(ticks.start, ticks.deepest)
         per_role = {}
         for role, posture in self._postures.items():
-            frame = SensorPosture(posture.settings)
-            # One sensor's peak is how far it tilted from this rep's upright, in any
-            # direction: the rep's own bend, not a forward axis read from other reps, says
-            # which way it went (read the wrong way round, a 53 deg rep measured 0.5).
-            frame.forward = posture.forward if self._mode == "dual" else None
-            upright = uprights.get(role, posture.upright)
-            if upright is not None:
-                frame.set_upright(upright)
+            frame = posture.measured_from(uprights.get(role, posture.upright))
+            if self._mode != "dual":
+                # One sensor's peak is how far it tilted from this rep's upright, in any
+                # direction: the rep's own bend, not a forward axis read from other reps,
+                # says which way it went (read the wrong way round, a 53 deg rep measured
+                # 0.5).
+                frame.forward = None
             per_role[role] = frame.angle_deg(self._history.up(role, first, ticks.end))
         angle = self._combined(per_role).alert_deg
         missing = np.isnan(angle)

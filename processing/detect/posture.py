@@ -82,6 +82,18 @@ class SensorPosture:
         self.upright = unit(upright)
         self._update_forward()
 
+    def measured_from(self, upright: FloatArray | None) -> SensorPosture:
+        """A copy with ``upright`` as its reference and the same bend votes and walking
+        side, so that its forward axis is perpendicular to that upright: an axis made for
+        another one (a lifter still at the bar, taken for a stance 28 deg away) reads a 28
+        deg bend as 0.4."""
+        frame = SensorPosture(self.settings)
+        frame._forward_sum = self._forward_sum
+        frame._walking_forward = self._walking_forward
+        if upright is not None:
+            frame.set_upright(upright)
+        return frame
+
     def learn_forward(self, deepest_up: FloatArray, lockout_up: FloatArray) -> None:
         """Count one rep's vote for the bend direction: from its own lockout posture to its
         deepest, if the sensor tilted beyond the threshold between them. Each rep votes
