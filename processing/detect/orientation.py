@@ -71,6 +71,7 @@ class OrientationFilter:
         self._gyro_trusted = False
         self._configure(self.settings.nominal_rate_hz)
         self._last_t_s: float | None = None
+        self._last_gyro_dps: FloatArray | None = None
         self._period_s = 1.0 / self.settings.nominal_rate_hz
         self._recent_dt_s: list[float] = []
         self._misaligned_samples = 0
@@ -104,7 +105,8 @@ class OrientationFilter:
         min_cos = float(np.cos(np.radians(self.settings.acceleration_rejection_deg)))
         ahrs = self._ahrs
         gap_s, recent = self.settings.restart_after_gap_s, self._recent_dt_s
-        gyro_rows, accel_rows, directions = list(gyro_dps), list(accel_g), direction.tolist()
+        turn_dps = self._interval_rates(gyro_dps)
+        gyro_rows, accel_rows, directions = list(turn_dps), list(accel_g), direction.tolist()
         known_rows, trusted = bias_known.tolist(), self._gyro_trusted
         ups: list[FloatArray] = []
         # This loop is the pipeline's hottest, once per sample of every sensor: the clock and
@@ -152,6 +154,20 @@ class OrientationFilter:
         self._last_t_s, self._period_s = last, period_s
         self._misaligned_samples = misaligned_samples
         return np.array(ups, dtype=np.float64).reshape(len(ups), 3), gyro_dps
+
+    def _interval_rates(self, gyro_dps: FloatArray) -> FloatArray:
+        """Per sample, the rate that turns the estimate over the interval since the previous
+        sample: the mean of the rates at its two ends (the trapezoid rule). The reading at
+        its far end alone is only right for a short interval: a lost packet leaves 0.2 s
+        between samples, and where that gap fell on the turn at the bottom of a quick rep,
+        the sample after it (turning back up at full speed) stood for the whole 0.2 s and
+        put an L1 sensor 12 deg off vertical at the next lockout."""
+        if gyro_dps.shape[0] == 0:
+            return gyro_dps
+        first = gyro_dps[:1] if self._last_gyro_dps is None else self._last_gyro_dps[None, :]
+        self._last_gyro_dps = gyro_dps[-1].copy()
+        before = np.vstack([first, gyro_dps[:-1]])
+        return np.ascontiguousarray(0.5 * (before + gyro_dps))
 
     def _at_rest(self, gyro_dps: FloatArray, accel_g: FloatArray) -> tuple[list[bool], FloatArray]:
         """Per sample, whether the sensor neither turns nor accelerates; and the direction
