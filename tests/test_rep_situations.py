@@ -212,11 +212,15 @@ def test_a_gap_in_the_first_pull_before_any_upright_reference_loses_nothing_afte
     # No stance, samples stamped in bursts, and the link drops out early in the very first
     # pull: the orientation starts afresh while the sensor accelerates, and the "lockout"
     # seen as the data return is still moving. Taken for upright (and for which way is
-    # forward), it once lost every set of the session.
+    # forward), it once lost every set of the session. The first set itself may still come
+    # out wrong (3 of its 5 reps, split in two: the climb the gap hid in part sets its pace
+    # too slow, and two full-speed pulls after it read as standing up), so the sets are
+    # compared from the end of that one on, by time.
     result, truth = analyzed(random_spec(400031))
     assert truth["calibration"] is None and truth["mode"] == "single"
-    detected, true = counts(result, truth)
-    assert detected[1:] == true[1:]
+    first_end_s = truth["sets"][0]["end"]
+    after = [len(s.reps) for s in result.sets if s.reps[0].start > first_end_s]
+    assert after == counts(result, truth)[1][1:]
 
 
 @pytest.mark.parametrize("seed", [1100028])
