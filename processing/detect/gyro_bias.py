@@ -155,7 +155,8 @@ class GyroBias:
     @staticmethod
     def _window_mean(all_dps: FloatArray, before: np.ndarray, offset: int) -> FloatArray:
         """Mean of the readings after ``before[k]`` up to and including sample ``offset + k``
-        of ``all_dps`` (the sample itself where there is no earlier one)."""
+        of ``all_dps`` (from the first reading held where ``before[k]`` is -1: no sample
+        that far back, and no still sample either)."""
         summed = np.vstack([np.zeros((1, 3)), np.cumsum(all_dps, axis=0)])
         end = offset + np.arange(before.size) + 1
         begin = np.minimum(np.maximum(before + 1, 0), end - 1)

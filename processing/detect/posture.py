@@ -88,7 +88,7 @@ class SensorPosture:
         another one (a lifter still at the bar, taken for a stance 28 deg away) reads a 28
         deg bend as 0.4."""
         frame = SensorPosture(self.settings)
-        frame._forward_sum = self._forward_sum
+        frame._forward_sum = self._forward_sum.copy()
         frame._walking_forward = self._walking_forward
         if upright is not None:
             frame.set_upright(upright)
