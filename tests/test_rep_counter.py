@@ -45,9 +45,13 @@ def _features(hinge_deg: np.ndarray, climb_mps: float) -> np.ndarray:
 
 def _count(hinge_deg: np.ndarray, climb_mps: float) -> list[RepTicks]:
     """Feed a scripted hinge angle to a counter tick by tick, as the pipeline does."""
+    return _count_features(hinge_deg, _features(hinge_deg, climb_mps))
+
+
+def _count_features(hinge_deg: np.ndarray, features: np.ndarray) -> list[RepTicks]:
+    """Feed a scripted hinge angle and its sensor's motion features to a counter."""
     history = TickHistory(("lumbar",), N_FEATURES, capacity=hinge_deg.size)
     counter = RepCounter(RepSettings(), RATE_HZ, history, "lumbar", SignalSettings().hinge)
-    features = _features(hinge_deg, climb_mps)
     up = np.tile([0.0, 0.0, 1.0], (hinge_deg.size, 1))
     nan = np.full(1, np.nan)
     reps: list[RepTicks] = []
@@ -114,3 +118,35 @@ def test_a_pull_after_a_set_up_paused_half_bent_is_a_rep() -> None:
     pull_end_tick = hinge_deg.size - round(14.0 * RATE_HZ)
     assert len(reps) == 1
     assert pull_end_tick - RATE_HZ <= reps[0].lockout <= pull_end_tick  # within the pull
+
+
+def _move(start_deg: float, end_deg: float, peak_mps: float) -> tuple[np.ndarray, np.ndarray]:
+    """A hinge move whose sensor travels 0.2 m up or down at a peak of ``peak_mps``: a
+    half-cosine ramp over the time that takes, with its motion features."""
+    hinge_deg = _ramp(start_deg, end_deg, 0.2 * np.pi / (2.0 * peak_mps))
+    return hinge_deg, _features(hinge_deg, peak_mps)
+
+
+def _still(deg: float, seconds: float) -> tuple[np.ndarray, np.ndarray]:
+    """Holding the hinge at ``deg`` for ``seconds``: no motion."""
+    hinge_deg = np.full(round(seconds * RATE_HZ), deg)
+    return hinge_deg, np.zeros((hinge_deg.size, N_FEATURES))
+
+
+@pytest.mark.parametrize(("last_rise_mps", "reps_expected"), [(0.45, 4), (0.33, 5)])
+def test_a_sets_last_rise_is_paced_against_the_tired_pull_before_it(
+    last_rise_mps: float, reps_expected: int
+) -> None:
+    # Two quick pulls (0.5 m/s), two tired ones (0.3 m/s), the bar lowered, and a last rise.
+    # A set only slows as it tires: a last rise at 0.45 m/s, 1.5 times the pull before it,
+    # is the lifter standing up without the bar. Against the set's median pull (0.4 m/s)
+    # it passed for a fifth rep. One at 0.33 m/s, as slow as the tired pulls, is a fifth
+    # rep, the bar let go at its lockout.
+    moves = [_still(0.0, 3.0), _move(0.0, 50.0, 0.2), _still(50.0, 2.0)]
+    for pull_mps in (0.5, 0.5, 0.3, 0.3):
+        moves += [_move(50.0, 0.0, pull_mps), _still(0.0, 0.5), _move(0.0, 50.0, 0.3)]
+        moves.append(_still(50.0, 0.8))
+    moves += [_move(50.0, 0.0, last_rise_mps), _still(0.0, 14.0)]
+    hinge_deg = np.concatenate([hinge for hinge, _ in moves])
+    features = np.concatenate([motion for _, motion in moves])
+    assert len(_count_features(hinge_deg, features)) == reps_expected

@@ -11,12 +11,12 @@ principles that hold for real lifting (docs/measurement.md states them):
    back, which a sacrum sensor shows.
 3. Nobody walks holding a loaded bar: footfalls right after the lockout mean nothing was held.
 4. Loaded concentrics are slower than unloaded stand-ups, and a set only slows as it tires:
-   a set's last rise that climbs faster than its pulls, a rise mid-set faster than both its
-   pulls and any heavy pull, or a lone rise faster than any heavy single, is standing up
-   after the bar was put down; unless the lifter then stood up faster still, which shows
-   what this lifter's unloaded rise looks like. But a pull lifts the hips: a lone rise
-   whose sensor hardly climbs, seen whole, was a lean on a bench (a climb a link gap hid
-   in part shows only a lower bound of the climb), and reps whose rises lift nothing
+   a set's last rise that climbs faster than the pull before it, a rise mid-set faster
+   than both its pulls and any heavy pull, or a lone rise faster than any heavy single, is
+   standing up after the bar was put down; unless the lifter then stood up faster still,
+   which shows what this lifter's unloaded rise looks like. But a pull lifts the hips: a
+   lone rise whose sensor hardly climbs, seen whole, was a lean on a bench (a climb a link
+   gap hid in part shows only a lower bound of the climb), and reps whose rises lift nothing
    while their bends do were read upside down (:mod:`processing.detect.upside_down`). And
    a pull takes seconds: a "rise" that takes longer crept, it was not pulled.
 5. A lift begins at the bar: the lifter stays down to grip before a lone pull (a sit-to-stand
@@ -74,8 +74,8 @@ class RepSettings:
     #: that stay seated (seated leans climb 0.00-0.05 m/s, slow heavy pulls 0.1 and more;
     #: only a climb the link saw whole is judged so).
     min_climb_mps: float = 0.05
-    #: ...and so is the last rise of a set if faster than this multiple of the median of
-    #: its pulls (reps only slow down as a set tires), or a rise mid-set, once two pulls
+    #: ...and so is the last rise of a set if faster than this multiple of the pull before
+    #: it (reps only slow down as a set tires), or a rise mid-set, once two pulls
     #: show the set's pace, if faster than both that and ``unloaded_speed_mps`` (a real
     #: lifter's pulls vary up to 2x within a set, a stand-up comes 2-5x faster)...
     unloaded_speed_ratio: float = 1.25
@@ -287,12 +287,14 @@ class RepCounter:
 
     def _faster_than_the_set(self, rise: Rise) -> bool:
         """Principle 4 for a rise after a set's pulls: the set's last rise may not climb
-        faster than its pace (beyond the climb's noise); a rise mid-set, once two pulls
-        show the pace, neither faster than it nor than an unloaded stand-up."""
+        faster than the pull before it, the set's most tired (beyond the climb's noise); a
+        rise mid-set, once two pulls show the pace, neither faster than their median nor
+        than an unloaded stand-up."""
         s = self.settings
         if not self._pulls_mps or (not rise.final and len(self._pulls_mps) < 2):
             return False
-        set_pace_mps = s.unloaded_speed_ratio * float(np.median(self._pulls_mps))
+        pace_mps = self._pulls_mps[-1] if rise.final else float(np.median(self._pulls_mps))
+        set_pace_mps = s.unloaded_speed_ratio * pace_mps
         floor_mps = s.pace_noise_mps if rise.final else s.unloaded_speed_mps
         return rise.climb_mps > max(set_pace_mps, floor_mps)
 
