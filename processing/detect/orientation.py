@@ -106,18 +106,32 @@ class OrientationFilter:
         ahrs = self._ahrs
         gap_s, recent = self.settings.restart_after_gap_s, self._recent_dt_s
         turn_dps = self._interval_rates(gyro_dps)
-        gyro_rows, accel_rows, directions = list(turn_dps), list(accel_g), direction.tolist()
-        known_rows, trusted = bias_known.tolist(), self._gyro_trusted
+        trusted = self._gyro_trusted
         ups: list[FloatArray] = []
-        # This loop is the pipeline's hottest, once per sample of every sensor: the clock and
-        # the counters live in locals and are written back once, after it.
+        # This loop is the pipeline's hottest, once per sample of every sensor: the clock, the
+        # counters and the AHRS's bound methods live in locals, written back once after it.
+        update, gravity_of, period_of = (
+            ahrs.update_no_magnetometer,
+            ahrs.get_gravity,
+            ahrs.set_sample_period,
+        )
+        keep = ups.append
         last, period_s = self._last_t_s, self._period_s
         misaligned_samples, limit = self._misaligned_samples, self._misaligned_limit
-        for i, t_s in enumerate(batch.t_s.tolist()):
+        rows = zip(
+            batch.t_s.tolist(),
+            turn_dps,
+            accel_g,
+            resting,
+            direction.tolist(),
+            bias_known.tolist(),
+            strict=True,
+        )
+        for t_s, turn, accel, at_rest, (dx, dy, dz), known in rows:
             if last is not None and t_s <= last:
                 # A duplicated or out-of-order sample adds nothing: integrating its gyroscope
                 # reading again would turn the estimate twice as far (once 60 deg off).
-                ups.append(ahrs.get_gravity())
+                keep(gravity_of())
                 continue
             # Start afresh on the first sample and after a long gap: the orientation is then
             # unknown and the accelerometer is the best guess, better than x-io's start-up
@@ -127,30 +141,29 @@ class OrientationFilter:
                 dt_s = t_s - last
                 if abs(dt_s - period_s) > 1e-9:
                     period_s = dt_s
-                    ahrs.set_sample_period(dt_s)
+                    period_of(dt_s)
                 recent.append(dt_s)
                 if len(recent) >= RATE_WINDOW_SAMPLES:
                     self._follow_rate()
                     limit = self._misaligned_limit
             last = t_s
-            if not trusted and known_rows[i]:
+            if known and not trusted:
                 trusted = self._gyro_trusted = True
                 self._configure(self._rate_hz)
             if restart or misaligned_samples >= limit:
-                ahrs.set_quaternion(quaternion_from_up(accel_rows[i]))
+                ahrs.set_quaternion(quaternion_from_up(accel))
                 ahrs.skip_startup()
                 misaligned_samples = 0
-            ahrs.update_no_magnetometer(gyro_rows[i], accel_rows[i])
-            gravity = ahrs.get_gravity()
-            ups.append(gravity)
-            if resting[i]:
+            update(turn, accel)
+            gravity = gravity_of()
+            keep(gravity)
+            if at_rest:
                 # Plain floats: a numpy dot product of two 3-vectors costs more than the AHRS.
                 gx, gy, gz = gravity.tolist()
-                dx, dy, dz = directions[i]
-                misaligned = gx * dx + gy * dy + gz * dz < min_cos
-            else:
-                misaligned = False
-            misaligned_samples = misaligned_samples + 1 if misaligned else 0
+                if gx * dx + gy * dy + gz * dz < min_cos:
+                    misaligned_samples += 1
+                    continue
+            misaligned_samples = 0
         self._last_t_s, self._period_s = last, period_s
         self._misaligned_samples = misaligned_samples
         return np.array(ups, dtype=np.float64).reshape(len(ups), 3), gyro_dps
