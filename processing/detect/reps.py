@@ -75,9 +75,10 @@ class RepSettings:
     #: only a climb the link saw whole is judged so).
     min_climb_mps: float = 0.05
     #: ...and so is the last rise of a set if faster than this multiple of the pull before
-    #: it (reps only slow down as a set tires), or a rise mid-set, once two pulls
-    #: show the set's pace, if faster than both that and ``unloaded_speed_mps`` (a real
-    #: lifter's pulls vary up to 2x within a set, a stand-up comes 2-5x faster)...
+    #: it (reps only slow down as a set tires), or a rise mid-set, once two pulls show the
+    #: set's pace, if faster than both this multiple of their median and
+    #: ``unloaded_speed_mps`` (a real lifter's pulls vary up to 2x within a set, a stand-up
+    #: comes 2-5x faster)...
     unloaded_speed_ratio: float = 1.25
     #: ...unless it climbs slower than this, in m/s: the climb of a slow pull is only known
     #: to about this much, so below it nothing is judged by pace.
