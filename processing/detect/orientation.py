@@ -70,7 +70,7 @@ class OrientationFilter:
         self._bias = GyroBias(self.settings.gyro_bias)
         self._gyro_trusted = False
         self._configure(self.settings.nominal_rate_hz)
-        self._last_t_s: float | None = None
+        self._last_t_s = -np.inf  # the newest sample's time, in s
         self._last_gyro_dps: FloatArray | None = None
         self._period_s = 1.0 / self.settings.nominal_rate_hz
         self._recent_dt_s: list[float] = []
@@ -116,19 +116,21 @@ class OrientationFilter:
             ahrs.set_sample_period,
         )
         keep = ups.append
-        last, period_s = self._last_t_s, self._period_s
+        period_s = self._period_s
         misaligned_samples, limit = self._misaligned_samples, self._misaligned_limit
+        # The accelerometer's direction goes in as three columns of floats: a list per row
+        # would cost a quarter of the loop.
         rows = zip(
-            batch.t_s.tolist(),
+            self._intervals_s(batch.t_s).tolist(),
             turn_dps,
             accel_g,
             resting,
-            direction.tolist(),
+            *direction.T.tolist(),
             bias_known.tolist(),
             strict=True,
         )
-        for t_s, turn, accel, at_rest, (dx, dy, dz), known in rows:
-            if last is not None and t_s <= last:
+        for dt_s, turn, accel, at_rest, dx, dy, dz, known in rows:
+            if dt_s <= 0.0:
                 # A duplicated or out-of-order sample adds nothing: integrating its gyroscope
                 # reading again would turn the estimate twice as far (once 60 deg off).
                 keep(gravity_of())
@@ -136,9 +138,8 @@ class OrientationFilter:
             # Start afresh on the first sample and after a long gap: the orientation is then
             # unknown and the accelerometer is the best guess, better than x-io's start-up
             # ramp, which takes seconds and could swallow a whole rep.
-            restart = last is None or t_s - last > gap_s
+            restart = dt_s > gap_s
             if not restart:
-                dt_s = t_s - last
                 if abs(dt_s - period_s) > 1e-9:
                     period_s = dt_s
                     period_of(dt_s)
@@ -146,7 +147,6 @@ class OrientationFilter:
                 if len(recent) >= RATE_WINDOW_SAMPLES:
                     self._follow_rate()
                     limit = self._misaligned_limit
-            last = t_s
             if known and not trusted:
                 trusted = self._gyro_trusted = True
                 self._configure(self._rate_hz)
@@ -164,9 +164,16 @@ class OrientationFilter:
                     misaligned_samples += 1
                     continue
             misaligned_samples = 0
-        self._last_t_s, self._period_s = last, period_s
+        self._period_s = period_s
         self._misaligned_samples = misaligned_samples
         return np.array(ups, dtype=np.float64).reshape(len(ups), 3), gyro_dps
+
+    def _intervals_s(self, t_s: FloatArray) -> FloatArray:
+        """Per sample, the time since the newest sample before it, in s: 0 or less for a
+        duplicated or out-of-order one, infinite for the first sample of all."""
+        before_s = np.maximum.accumulate(np.concatenate([[self._last_t_s], t_s]))
+        self._last_t_s = float(before_s[-1])
+        return np.asarray(t_s - before_s[:-1], dtype=np.float64)
 
     def _interval_rates(self, gyro_dps: FloatArray) -> FloatArray:
         """Per sample, the rate that turns the estimate over the interval since the previous
