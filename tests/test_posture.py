@@ -38,6 +38,28 @@ def test_reps_teach_forward_and_a_false_rep_cannot_turn_it_round() -> None:
     assert posture.angle_deg(tipped(30.0, FORWARD)[None, :])[0] > 0.0
 
 
+def test_votes_cast_the_wrong_way_round_give_the_axis_and_the_counting_side_turns_it() -> None:
+    # A sensor flat on the back: upright lies in the plane of its face (z), and a forward
+    # bend turns "up" towards the face. Until the counter reads the hinge angle the right
+    # way round, it counts reps at the bottom: each votes from a bent "lockout" towards an
+    # upright "deepest", away from the face.
+    in_face, face = np.array([0.0, 1.0, 0.0]), np.array([0.0, 0.0, 1.0])
+
+    def bent(deg: float) -> np.ndarray:
+        return np.cos(np.radians(deg)) * in_face + np.sin(np.radians(deg)) * face
+
+    posture = SensorPosture(PostureSettings())
+    posture.set_upright(in_face)
+    for depth_deg in (40.0, 50.0, 45.0, 55.0):
+        posture.learn_forward(in_face, bent(depth_deg))
+    posture.learn_face_side(-1.0)
+    assert posture.forward is not None and float(posture.forward @ face) < -0.9
+    posture.learn_forward(bent(35.0), in_face)  # the first rep read the right way round
+    posture.learn_face_side(1.0)
+    assert float(posture.forward @ face) > 0.9
+    assert posture.angle_deg(bent(30.0)[None, :])[0] == pytest.approx(30.0, abs=1.0)
+
+
 def test_small_tilts_do_not_vote() -> None:
     posture = SensorPosture(PostureSettings())
     posture.set_upright(UPRIGHT)

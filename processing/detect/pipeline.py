@@ -269,6 +269,7 @@ class Pipeline:
         """
         lockout_up = self._lockout_posture(ticks)
         self._calibrate_on_lockout(lockout_up, ticks, out)
+        self._postures[self._motion_role].learn_face_side(self._counter.face_side)
         for role, up in lockout_up.items():
             deepest = self._history.up(role, ticks.deepest, ticks.deepest)[0]
             self._postures[role].learn_forward(deepest, up)

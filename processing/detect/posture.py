@@ -65,7 +65,9 @@ class SensorPosture:
         self.settings = settings
         self.upright: FloatArray | None = None
         self.forward: FloatArray | None = None
-        self._forward_sum = np.zeros(3)
+        self._axis_sum = np.zeros(3)  # bend votes, each turned face side up
+        self._face_votes = 0.0  # which side of the face the votes bent towards, summed
+        self._face_side: float | None = None
         self._walking_forward: FloatArray | None = None
 
     def angle_deg(self, up: FloatArray) -> FloatArray:
@@ -88,7 +90,8 @@ class SensorPosture:
         another one (a lifter still at the bar, taken for a stance 28 deg away) reads a 28
         deg bend as 0.4."""
         frame = SensorPosture(self.settings)
-        frame._forward_sum = self._forward_sum.copy()
+        frame._axis_sum = self._axis_sum.copy()
+        frame._face_votes, frame._face_side = self._face_votes, self._face_side
         frame._walking_forward = self._walking_forward
         if upright is not None:
             frame.set_upright(upright)
@@ -103,8 +106,20 @@ class SensorPosture:
         bent = unit(deepest_up)[None, :]
         if np.isnan(bent).any() or tilt_deg(bent, upright)[0] <= self.settings.forward_min_tilt_deg:
             return
-        self._forward_sum += unit(forward_direction(bent, upright))
+        vote = unit(forward_direction(bent, upright))
+        face = 1.0 if vote[2] >= 0.0 else -1.0
+        self._axis_sum += face * vote
+        self._face_votes += face
         self._update_forward()
+
+    def learn_face_side(self, side: float) -> None:
+        """Take ``side`` (+1 or -1: a forward bend turns the up vector towards the sensor's
+        face, or away from it) as the side forward is on, as the hinge angle reps are
+        counted on reads it: votes cast while that angle was read the wrong way round
+        give the axis, but not which way round it is."""
+        if side != self._face_side:
+            self._face_side = side
+            self._update_forward()
 
     def learn_walking_forward(self, direction: FloatArray) -> None:
         """Take ``direction`` (how the sensor accelerates forward while walking) as the side
@@ -113,9 +128,11 @@ class SensorPosture:
         self._update_forward()
 
     def _update_forward(self) -> None:
-        """Recompute the unit forward axis from the accumulated bend directions, turned to
-        the walking side when that is known."""
-        direction, walking = self._forward_sum, self._walking_forward
+        """Recompute the unit forward axis from the bend votes' axis, turned to the side the
+        counting hinge reads as forward (else the side most votes bent towards), and to the
+        walking side when that is known."""
+        side = self._face_side or (1.0 if self._face_votes >= 0.0 else -1.0)
+        direction, walking = side * self._axis_sum, self._walking_forward
         if walking is not None:
             if not np.any(direction):
                 direction = walking

@@ -178,6 +178,12 @@ class RepCounter:
         if ready is not None:
             self._judge(ready, reps)
 
+    @property
+    def face_side(self) -> float:
+        """+1 when a forward bend, as reps are counted now, tilts the motion sensor's face
+        up (its up vector turns towards the face), -1 when it tilts it down."""
+        return self._sign
+
     def rep_under_way(self) -> int | None:
         """Reps accepted but not yet handed out, plus one for a rise being followed: the
         place in its set of the rep the lifter is in now; None outside any rep."""
