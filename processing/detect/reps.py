@@ -180,8 +180,7 @@ class RepCounter:
 
     @property
     def face_side(self) -> float:
-        """+1 when a forward bend, as reps are counted now, tilts the motion sensor's face
-        up (its up vector turns towards the face), -1 when it tilts it down."""
+        """+1 when a bend, as reps are counted now, turns the sensor's up towards its face."""
         return self._sign
 
     def rep_under_way(self) -> int | None:
@@ -207,7 +206,7 @@ class RepCounter:
     def _judge(self, bend: Return, reps: list[RepTicks]) -> None:
         """Decide whether a return was a rep; a rep with a bend after it waits for its end."""
         rise = self._meter.measure(bend)
-        if bend.bent_again is None and self._short_of_upright(bend):
+        if bend.bent_again is None and short_of_upright(bend, self.settings.max_short_of_upright):
             self._excursions.bend_goes_on()
         returned = self._returned_standing(rise)
         if not returned or self._faster_than_the_set(rise):  # returned, but too fast: stood up
@@ -272,7 +271,7 @@ class RepCounter:
         """Principles 2, 3 and 5 of the module docstring (1 is the zigzag's swing; 4 is
         ``_faster_than_the_set``; the lone-rep half of 5 is ``_lone_lift``)."""
         s, bend = self.settings, rise.bend
-        if self._short_of_upright(bend):
+        if short_of_upright(bend, s.max_short_of_upright):
             return False
         concentric_s = (rise.lockout - rise.start) / self._rate_hz
         if (
@@ -286,11 +285,6 @@ class RepCounter:
             return False
         pelvis = self._history.pelvis_deg(bend.top.tick, bend.top.tick)
         return not float(pelvis[0]) < -s.seated_pelvis_deg  # NaN (unknown) compares False
-
-    def _short_of_upright(self, bend: Return) -> bool:
-        """Whether a return stopped short of where its bend began (principle 2)."""
-        bend_deg = bend.bottom.deg - bend.before.deg
-        return bend.top.deg - bend.before.deg > self.settings.max_short_of_upright * bend_deg
 
     def _faster_than_the_set(self, rise: Rise) -> bool:
         """Principle 4 for a rise after a set's pulls: the set's last rise may not climb
@@ -325,3 +319,10 @@ class RepCounter:
         self._pulls_mps.clear()
         self._rhythm.clear()
         return True
+
+
+def short_of_upright(bend: Return, max_short: float) -> bool:
+    """Whether a return stopped short of where its bend began by more than ``max_short`` of
+    the bend (principle 2)."""
+    bend_deg = bend.bottom.deg - bend.before.deg
+    return bend.top.deg - bend.before.deg > max_short * bend_deg
