@@ -131,7 +131,9 @@ class SensorPosture:
         """Recompute the unit forward axis from the bend votes' axis, turned to the side the
         counting hinge reads as forward (else the side most votes bent towards), and to the
         walking side when that is known."""
-        side = self._face_side or (1.0 if self._face_votes >= 0.0 else -1.0)
+        side = self._face_side
+        if side is None:
+            side = 1.0 if self._face_votes >= 0.0 else -1.0
         direction, walking = side * self._axis_sum, self._walking_forward
         if walking is not None:
             if not np.any(direction):
