@@ -33,8 +33,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from processing.detect.excursions import Excursions, Return
 from processing.detect.filters import FilterDesign
 from processing.detect.history import TickHistory
@@ -76,9 +74,9 @@ class RepSettings:
     min_climb_mps: float = 0.05
     #: ...and so is the last rise of a set if faster than this multiple of the pull before
     #: it (reps only slow down as a set tires), or a rise mid-set, once two pulls show the
-    #: set's pace, if faster than both this multiple of their median and
-    #: ``unloaded_speed_mps`` (a real lifter's pulls vary up to 2x within a set, a stand-up
-    #: comes 2-5x faster)...
+    #: set's pace, if faster than both this multiple of the fastest of them and
+    #: ``unloaded_speed_mps`` (a real lifter's pulls vary up to 2x within a set, the first,
+    #: from a dead stop, often the slowest; a stand-up comes 2-5x faster)...
     unloaded_speed_ratio: float = 1.25
     #: ...unless it climbs slower than this, in m/s: the climb of a slow pull is only known
     #: to about this much, so below it nothing is judged by pace.
@@ -289,12 +287,12 @@ class RepCounter:
     def _faster_than_the_set(self, rise: Rise) -> bool:
         """Principle 4 for a rise after a set's pulls: the set's last rise may not climb
         faster than the pull before it, the set's most tired (beyond the climb's noise); a
-        rise mid-set, once two pulls show the pace, neither faster than their median nor
-        than an unloaded stand-up."""
+        rise mid-set, once two pulls show the pace, neither faster than the fastest of them
+        nor than an unloaded stand-up."""
         s = self.settings
         if not self._pulls_mps or (not rise.final and len(self._pulls_mps) < 2):
             return False
-        pace_mps = self._pulls_mps[-1] if rise.final else float(np.median(self._pulls_mps))
+        pace_mps = self._pulls_mps[-1] if rise.final else max(self._pulls_mps)
         set_pace_mps = s.unloaded_speed_ratio * pace_mps
         floor_mps = s.pace_noise_mps if rise.final else s.unloaded_speed_mps
         return rise.climb_mps > max(set_pace_mps, floor_mps)
