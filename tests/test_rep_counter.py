@@ -165,3 +165,27 @@ def test_a_set_that_speeds_up_after_a_slow_first_pull_keeps_every_rep() -> None:
     hinge_deg = np.concatenate([hinge for hinge, _ in moves])
     features = np.concatenate([motion for _, motion in moves])
     assert len(_count_features(hinge_deg, features)) == 5
+
+
+@pytest.mark.parametrize(("between_deg", "reps_expected"), [(21.0, 0), (30.0, 1)])
+def test_a_lone_rise_counts_only_after_staying_down_without_a_break(
+    between_deg: float, reps_expected: int
+) -> None:
+    # Sitting down on a chair leans the trunk forward (38 deg), sits up straighter (21 deg)
+    # for seconds, and leans again (50 deg) to stand up: one excursion, down past its
+    # halfway (25 deg) for the two leans only, each shorter than a set-up. Counted from the
+    # first lean, "down" lasted 5 s and the stand-up passed for a single (a real slow
+    # sit-down on a half-height chair did). A lifter who stays bent at the bar (30 deg)
+    # between the two is set up the whole time.
+    hinge_deg = np.concatenate(
+        [
+            _upright(3.0),
+            _ramp(0.0, 38.0, 1.0),
+            _ramp(38.0, between_deg, 0.8),
+            np.full(round(4.0 * RATE_HZ), between_deg),
+            _ramp(between_deg, 50.0, 0.6),
+            _ramp(50.0, 0.0, 1.2),
+            _upright(14.0),
+        ]
+    )
+    assert len(_count(hinge_deg, climb_mps=0.3)) == reps_expected

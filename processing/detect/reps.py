@@ -84,8 +84,9 @@ class RepSettings:
     #: Longest concentric, in s: a grinding maximal pull takes about 5; a slower return to
     #: upright is the angle creeping (drift, shifting while seated), not a pull.
     max_concentric_s: float = 8.0
-    #: A lone rise is a rep only if the lifter stayed down past half the bend at least this
-    #: long, in s, gripping the bar (a sit-to-stand turns round at once)...
+    #: A lone rise is a rep only if the lifter stayed down past half the bend, without a
+    #: break, at least this long, in s, gripping the bar (a sit-to-stand turns round at
+    #: once, or leans through it to sit and again to stand)...
     min_setup_s: float = 1.5
     #: ...and no rise is if the lifter stayed past half the bend longer than this, in s: a
     #: hinge held that long was a row, a plate or a shoe.

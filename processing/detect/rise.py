@@ -52,7 +52,9 @@ class Rise:
     climb_seen: bool
     #: The tick the bend passed halfway down: the lifter is down, setting up, from then...
     down_tick: int
-    #: ...for this many seconds before the rise began...
+    #: ...and stayed past that halfway, without a break, for this many seconds before the
+    #: rise began (a sit-down leans through it and sits up straight, then leans again to
+    #: stand up)...
     dwell_s: float
     #: ...and until the rise came back up past half the bend.
     down_s: float
@@ -117,10 +119,19 @@ class RiseMeter:
             peak_climb_mps(self._vertical_mps2(bend.before.tick, bottom.tick), self._rate_hz),
             not np.isnan(climb_mps2).any(),
             down_tick,
-            (start - down_tick) / self._rate_hz,
+            self._ticks_past(down_tick, start, (bend.before.deg + bottom.deg) / 2) / self._rate_hz,
             down_ticks / self._rate_hz,
             final,
         )
+
+    def _ticks_past(self, first: int, end: int, level_deg: float) -> int:
+        """How many ticks before ``end`` (back to ``first`` at most) the hinge stayed,
+        without a break, not below ``level_deg`` (a tick the link brought no data for
+        counts as not below)."""
+        hinge = self._history.hinge_deg(first, end - 1)
+        with np.errstate(invalid="ignore"):
+            below = np.flatnonzero(hinge < level_deg)
+        return hinge.size - (int(below[-1]) + 1 if below.size else 0)
 
     def _reached_in_gap(self, first: int, lockout: int) -> int:
         """``lockout``, or the middle of a link gap (not before ``first``) that ended within
