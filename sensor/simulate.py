@@ -55,6 +55,8 @@ __all__ = [
 
 #: Name of the simulator in recording metadata.
 DEVICE_NAME = "backspotter simulator"
+#: A sensor sends its first row this long after it starts streaming, in s (at random).
+FIRST_ROW_S = (0.02, 0.3)
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,12 @@ def simulate_session(spec_or_seed: SessionSpec | int) -> SimulatedSession:
     body = Body(lifter, script.posture, Sway.random(np.random.default_rng([spec.seed, 4])))
     outages = _outages(spec, script)
     from_s = recording_start_s(spec.recording_start, script, np.random.default_rng([spec.seed, 6]))
+    if from_s > 0.0:
+        # The recording starts where its scenario says with every sensor already streaming
+        # (the bar on the floor mid-set, the lifter gripping it): a first row that came
+        # after the next pull began cut that rep out of the truth, which the sensor saw.
+        latest_start_s = max(sensor.start_delay_s for sensor in spec.sensors.values())
+        from_s = max(from_s - latest_start_s - FIRST_ROW_S[1], 0.0)
     delivered = {}
     for index, (role, sensor) in enumerate(spec.sensors.items()):
         rng = np.random.default_rng([spec.seed, 5, index])
@@ -137,7 +145,7 @@ def _sensor_rows(
 ) -> SampleBatch:
     """Everything one sensor delivers while the session is recorded (``span_s``)."""
     level = PLACEMENT_LEVEL[ROLE_PLACEMENT[role]]
-    start_s = span_s[0] + sensor.start_delay_s + rng.uniform(0.02, 0.3)
+    start_s = span_s[0] + sensor.start_delay_s + rng.uniform(*FIRST_ROW_S)
     end_s = span_s[1] - rng.uniform(0.0, 0.3)
     clock = sample_clock(sensor, start_s, end_s, rng)
     readings = ideal_readings(body, level, sensor.mount, clock.true_s)

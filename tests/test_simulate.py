@@ -554,6 +554,26 @@ def test_a_recording_that_starts_mid_set_has_only_the_reps_it_saw() -> None:
     assert cut.truth["calibration"] is None
 
 
+@pytest.mark.parametrize("start", ["mid_set", "bent_over"])
+@pytest.mark.parametrize("seed", [8, 9, 10])
+def test_a_recording_begins_with_every_sensor_streaming_before_its_first_pull(
+    start: str, seed: int
+) -> None:
+    # The sacrum sensor connects a second after the L1 one. The recording still begins where
+    # its scenario says (the bar on the floor mid-set, the lifter gripping it) with both
+    # streaming: no pull is cut in two, begun before a sensor's first row and locked out
+    # after it, which the truth left out though the sensors saw most of it.
+    late = replace(_ideal(200.0, FLAT), start_delay_s=1.0)
+    base = replace(_dual_spec(seed, sets=(SetSpec(reps=6), SetSpec(reps=3))), recording_start=start)
+    session = simulate_session(replace(base, sensors={**base.sensors, "lower": late}))
+    streaming_s = max(float(b.t_s[0]) for b in session.recording.sensors.values())
+    whole = simulate_session(replace(base, recording_start="before"))
+    whole_reps = [r for s in whole.truth["sets"] for r in s["reps"]]
+    assert not [r for r in whole_reps if r["start"] < streaming_s < r["lockout"]]
+    kept = [r for s in session.truth["sets"] for r in s["reps"]]
+    assert kept == [r for r in whole_reps if r["start"] >= streaming_s]
+
+
 def test_a_loose_strap_rocks_the_sensor_but_not_the_truth() -> None:
     loose = Mount(wobble_hz=6.0, wobble_damping=0.2, wobble_deg_per_mps2=0.6)
     tight = simulate_session(_dual_spec(9))
