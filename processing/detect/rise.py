@@ -96,9 +96,8 @@ class RiseMeter:
         locked = np.flatnonzero(hinge <= top.deg + self._lockout_fraction * swing)
         lockout = bottom.tick + (int(locked[0]) if locked.size else top.tick - bottom.tick)
         descent = self._history.hinge_deg(bend.before.tick, bottom.tick)
-        down_tick = bend.before.tick + first_at_or_above(
-            descent, (bend.before.deg + bottom.deg) / 2
-        )
+        halfway_down_deg = (bend.before.deg + bottom.deg) / 2
+        down_tick = bend.before.tick + first_at_or_above(descent, halfway_down_deg)
         # How long the hinge stayed past halfway between the bottom and the more upright end
         # of the excursion: a recording that starts bent over the bar starts at the bottom.
         halfway_deg = (bottom.deg + min(bend.before.deg, top.deg)) / 2
@@ -119,7 +118,7 @@ class RiseMeter:
             peak_climb_mps(self._vertical_mps2(bend.before.tick, bottom.tick), self._rate_hz),
             not np.isnan(climb_mps2).any(),
             down_tick,
-            self._ticks_past(down_tick, start, (bend.before.deg + bottom.deg) / 2) / self._rate_hz,
+            self._ticks_past(down_tick, start, halfway_down_deg) / self._rate_hz,
             down_ticks / self._rate_hz,
             final,
         )
