@@ -55,7 +55,8 @@ __all__ = [
 
 #: Name of the simulator in recording metadata.
 DEVICE_NAME = "backspotter simulator"
-#: A sensor sends its first row this long after it starts streaming, in s (at random).
+#: A sensor sends its first row this long after it starts streaming, in s (drawn uniformly
+#: between the two).
 FIRST_ROW_S = (0.02, 0.3)
 
 
@@ -96,9 +97,9 @@ def simulate_session(spec_or_seed: SessionSpec | int) -> SimulatedSession:
     outages = _outages(spec, script)
     from_s = recording_start_s(spec.recording_start, script, np.random.default_rng([spec.seed, 6]))
     if from_s > 0.0:
-        # The recording starts where its scenario says with every sensor already streaming
-        # (the bar on the floor mid-set, the lifter gripping it): a first row that came
-        # after the next pull began cut that rep out of the truth, which the sensor saw.
+        # Every sensor is already streaming at the moment the scenario names (the bar on
+        # the floor mid-set, the lifter gripping it); otherwise a first row arriving after
+        # the next pull began would cut from the truth a rep the sensors saw most of.
         latest_start_s = max(sensor.start_delay_s for sensor in spec.sensors.values())
         from_s = max(from_s - latest_start_s - FIRST_ROW_S[1], 0.0)
     delivered = {}
