@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from processing.detect.motion import accelerometer_mps2
 from sensor.samples import FloatArray
 
 
@@ -68,6 +69,10 @@ class TickHistory:
     def features(self, role: str, first: int, last: int) -> FloatArray:
         """Motion features of one sensor for ticks ``first..last``."""
         return self._read(self._features[role], first, last)
+
+    def accelerometer_mps2(self, role: str, first: int, last: int) -> FloatArray:
+        """What one sensor's accelerometer read over ticks ``first..last``."""
+        return accelerometer_mps2(self.up(role, first, last), self.features(role, first, last))
 
     def hinge_deg(self, first: int, last: int) -> FloatArray:
         """Filtered hinge angle (rep counting's signal) for ticks ``first..last``, read

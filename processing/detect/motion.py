@@ -49,6 +49,13 @@ def motion_features(batch: SampleBatch, up: FloatArray, gyro_dps: FloatArray) ->
     return out
 
 
+def accelerometer_mps2(up: FloatArray, features: FloatArray) -> FloatArray:
+    """The accelerometer readings a feature table was made from, given its up vectors:
+    gravity and the acceleration along "up", plus the acceleration across it."""
+    along_up_mps2 = features[:, Feature.VERTICAL_MPS2] + GRAVITY_MPS2
+    return np.asarray(along_up_mps2[:, None] * up + features[:, HORIZONTAL], dtype=np.float64)
+
+
 def peak_climb_mps(vertical_mps2: FloatArray, rate_hz: float) -> float:
     """Fastest upward speed, in m/s, of a movement that starts and ends nearly at rest
     (the bottom of a bend and the lockout, where the body turns round): no still moment is

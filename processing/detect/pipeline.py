@@ -251,7 +251,11 @@ class Pipeline:
         if not self._reference.stance_completed(i, still, tilt_deg):
             return False
         first = i - self._reference.still_ticks + 1
-        means = {r: mean_direction(self._history.up(r, first, i)) for r in self.roles}
+        # The accelerometer, not the orientation filter: the filter may still be settling
+        # when a session has just begun, before the gyroscope's bias is known.
+        means = {
+            r: mean_direction(self._history.accelerometer_mps2(r, first, i)) for r in self.roles
+        }
         if any(v is None for v in means.values()):
             return False
         for role, posture in self._postures.items():
@@ -267,7 +271,8 @@ class Pipeline:
         the calibration stance where the two agree: a false rep elsewhere in the session, or
         a strap that slowly shifts, cannot bend this rep's numbers.
         """
-        lockout_up = self._lockout_posture(ticks)
+        half = round(self.config.lockout_window_s * self._rate_hz / 2)
+        lockout_up = _mean_up_around(self._history, self.roles, ticks.upright, half)
         self._calibrate_on_lockout(lockout_up, ticks, out)
         self._postures[self._motion_role].learn_face_side(self._counter.face_side)
         for role, up in lockout_up.items():
@@ -287,15 +292,6 @@ class Pipeline:
             self._alerter.set_threshold(self.threshold_deg)
             out.extend(adopted)
 
-    def _lockout_posture(self, rep: RepTicks) -> dict[str, FloatArray]:
-        """Each sensor's mean up vector around the rep's most upright moment."""
-        half = round(self.config.lockout_window_s * self._rate_hz / 2)
-        means = {
-            r: mean_direction(self._history.up(r, rep.upright - half, rep.upright + half))
-            for r in self.roles
-        }
-        return {r: v for r, v in means.items() if v is not None}
-
     def _calibrate_on_lockout(
         self, lockout_up: dict[str, FloatArray], rep: RepTicks, out: list[Event]
     ) -> None:
@@ -310,6 +306,15 @@ class Pipeline:
         if self._reference.source != "lockout":
             self._reference.source = "lockout"
             out.append(Event("calibrated", rep.lockout / self._rate_hz, {"source": "lockout"}))
+
+
+def _mean_up_around(
+    history: TickHistory, roles: tuple[str, ...], tick: int, half: int
+) -> dict[str, FloatArray]:
+    """Each sensor's mean up vector over ticks ``tick - half..tick + half`` (a rep's
+    lockout posture, around its most upright moment), where any was seen."""
+    means = {r: mean_direction(history.up(r, tick - half, tick + half)) for r in roles}
+    return {r: v for r, v in means.items() if v is not None}
 
 
 def _tick_values(
