@@ -96,11 +96,14 @@ def test_an_upside_down_sensor_measures_the_same_session() -> None:
     assert np.max(np.abs(np.subtract(peaks, flipped_peaks))) < 2.0
 
 
-def test_without_a_calibration_stance_lockouts_define_upright() -> None:
+def test_without_a_calibration_stance_lockouts_then_standing_define_upright() -> None:
     spec = SessionSpec(seed=11, sets=TWO_SETS, rest_s=(25.0, 30.0), include_calibration=False)
     session = simulate_session(spec)
+    events = run(session.recording, list(iter_batches(session.recording, 0.1)), 30.0)
+    sources = [e.data["source"] for e in events if e.type == "calibrated"]
+    assert sources[:2] == ["lockout", "standing"]
     result = analyze_recording(session.recording, PipelineConfig(threshold_deg=30.0))
-    assert result.calibration == "lockout"
+    assert result.calibration == sources[-1]
     assert [len(s.reps) for s in result.sets] == [len(s["reps"]) for s in session.truth["sets"]]
 
 

@@ -1,5 +1,6 @@
-"""Where upright is: a calibration stance read off the accelerometer. Expected peaks come
-from the simulator's body model, never from the detector."""
+"""Where upright is: a calibration stance read off the accelerometer, and without one the
+lifter's standing between sets rather than a lockout that leans. Expected peaks come from
+the simulator's body model, never from the detector."""
 
 from __future__ import annotations
 
@@ -7,12 +8,16 @@ from dataclasses import replace
 
 import numpy as np
 
+from processing.detect.motion import N_FEATURES, Feature
 from processing.detect.pipeline import AnalysisResult, PipelineConfig
+from processing.detect.standing import StandingPosture
 from processing.offline.analysis import analyze_recording
+from sensor.sim.body import random_lifter
 from sensor.sim.imu import SensorErrors
 from sensor.simulate import SensorSpec, SessionSpec, SetSpec, simulate_session
 
 THREE_SETS = tuple(SetSpec(reps=3, sit_before=False) for _ in range(3))
+UPRIGHT = np.array([0.0, 0.0, 1.0])
 
 
 def peak_errors_deg(spec: SessionSpec) -> tuple[AnalysisResult, list[list[float]]]:
@@ -25,6 +30,29 @@ def peak_errors_deg(spec: SessionSpec) -> tuple[AnalysisResult, list[list[float]
         pairs = zip(found.reps, truth["reps"], strict=True)
         errors.append([rep.peak_flexion_deg - t["peak_flexion_deg"] for rep, t in pairs])
     return result, errors
+
+
+def test_without_a_stance_reps_after_a_rest_count_from_standing_not_from_a_leaning_lockout() -> (
+    None
+):
+    # This lifter locks out 4 deg extended: measured from their lockouts every peak reads
+    # about 4 deg high. Standing around between sets is the upright the truth counts from.
+    lifter = replace(
+        random_lifter(np.random.default_rng(11)), lockout_lumbar_deg=-4.0, lockout_pelvis_deg=0.0
+    )
+    sensors = {"upper": SensorSpec(ideal=True), "lower": SensorSpec(ideal=True)}
+    spec = SessionSpec(
+        seed=11,
+        sensors=sensors,
+        sets=THREE_SETS,
+        rest_s=(25.0, 30.0),
+        include_calibration=False,
+        lifter=lifter,
+    )
+    result, errors_deg = peak_errors_deg(spec)
+    assert result.calibration == "standing"
+    after_a_rest = [e for set_errors in errors_deg[1:] for e in set_errors]
+    assert np.max(np.abs(after_a_rest)) < 1.5, errors_deg
 
 
 def test_a_stance_is_read_off_the_accelerometer_before_the_gyroscope_bias_is_known() -> None:
@@ -41,3 +69,60 @@ def test_a_stance_is_read_off_the_accelerometer_before_the_gyroscope_bias_is_kno
     result, errors_deg = peak_errors_deg(spec)
     assert result.calibration == "stance"
     assert np.max(np.abs(errors_deg)) < 2.0, errors_deg
+
+
+def standing() -> StandingPosture:
+    """A standing tracker of one sensor at 50 Hz that keeps 10 s and knows it after 3 s."""
+    return StandingPosture(
+        ("lumbar",), 50.0, still_gyro_dps=8.0, near_deg=8.0, keep_s=10.0, enough_s=3.0
+    )
+
+
+def feed(tracker: StandingPosture, up: np.ndarray, gyro_dps: float, first_tick: int) -> int:
+    """Give the tracker ``up`` (one row per tick) read at a constant angular speed; returns
+    the tick after the last."""
+    features = np.zeros((up.shape[0], N_FEATURES))
+    features[:, Feature.GYRO_DPS] = gyro_dps
+    index = np.arange(first_tick, first_tick + up.shape[0])
+    tracker.add(index, {"lumbar": up}, {"lumbar": features})
+    return first_tick + int(up.shape[0])
+
+
+def tipped(deg: float) -> np.ndarray:
+    """An up vector tipped ``deg`` degrees forward from UPRIGHT."""
+    angle = np.radians(deg)
+    return np.array([np.sin(angle), 0.0, np.cos(angle)])
+
+
+def off_upright_deg(posture: dict[str, np.ndarray] | None, upright: np.ndarray) -> float:
+    """How far the tracked standing posture lies from ``upright``, in degrees."""
+    assert posture is not None
+    return float(np.degrees(np.arccos(np.clip(posture["lumbar"] @ upright, -1.0, 1.0))))
+
+
+def test_standing_is_known_once_enough_still_time_near_upright_has_passed() -> None:
+    tracker = standing()
+    tick = feed(tracker, np.tile(tipped(3.0), (100, 1)), gyro_dps=1.0, first_tick=0)  # 2 s
+    assert tracker.posture(tick, {"lumbar": UPRIGHT}) is None
+    tick = feed(tracker, np.tile(tipped(3.0), (100, 1)), gyro_dps=1.0, first_tick=tick)
+    assert tracker.posture(tick - 80, {"lumbar": UPRIGHT}) is None  # 2.5 s passed
+    assert off_upright_deg(tracker.posture(tick, {"lumbar": UPRIGHT}), tipped(3.0)) < 0.01
+
+
+def test_walking_sitting_and_bending_are_not_standing() -> None:
+    tracker = standing()
+    tick = feed(tracker, np.tile(tipped(2.0), (500, 1)), gyro_dps=30.0, first_tick=0)  # walking
+    tick = feed(tracker, np.tile(tipped(-15.0), (200, 1)), gyro_dps=1.0, first_tick=tick)  # sit
+    tick = feed(tracker, np.tile(tipped(40.0), (200, 1)), gyro_dps=1.0, first_tick=tick)  # bar
+    assert tracker.posture(tick, {"lumbar": UPRIGHT}) is None
+    # Upright is where the lockouts say it is: a lifter whose lockouts stand 40 deg from
+    # the sensor's own up (strapped on tilted) stands there.
+    assert off_upright_deg(tracker.posture(tick, {"lumbar": tipped(40.0)}), tipped(40.0)) < 0.01
+
+
+def test_standing_is_the_median_of_the_recent_still_moments() -> None:
+    tracker = standing()
+    tick = feed(tracker, np.tile(tipped(-6.0), (1000, 1)), gyro_dps=1.0, first_tick=0)  # gone
+    fidgets = np.array([tipped(d) for d in np.resize([1.0, 0.0, -1.0, 7.0], 500)])
+    tick = feed(tracker, fidgets, gyro_dps=1.0, first_tick=tick)  # the last 10 s
+    assert off_upright_deg(tracker.posture(tick, {"lumbar": UPRIGHT}), UPRIGHT) < 1.1

@@ -130,7 +130,7 @@ class Pipeline:
         self._walking_forward = WalkingForward(walk_ticks, keep_ticks=history_ticks)
         self._aligner = TickAligner(self.roles, N_FEATURES, self.config.ticks)
         self._history = TickHistory(self.roles, N_FEATURES, history_ticks)
-        self._reference = UprightReference(self.config.posture, rate_hz)
+        self._reference = UprightReference(self.config.posture, rate_hz, self.roles)
         signals, reps = self.config.signals, self.config.reps
         self._signals = SignalConditioner(signals, rate_hz, reps.walking_mps2)
         self._counter = RepCounter(reps, rate_hz, self._history, self._motion_role, signals.hinge)
@@ -180,7 +180,7 @@ class Pipeline:
             return Update([], _empty_trace())
         update = self._process(self._aligner.release(final=True), [])
         for rep_ticks in self._counter.finish():
-            self._accept_rep(rep_ticks, update.events)
+            self._accept_rep(rep_ticks, update.events, self._history.newest)
         t_end = self._history.newest / self._rate_hz
         update.events.extend(self._book.close())
         reps = sum(len(s.reps) for s in self.sets)
@@ -215,6 +215,7 @@ class Pipeline:
         if self.mode == "dual":
             self._walking_forward.add(block.index, block.features, counting.walking)
         self._history.store(block.index, block.up, block.features, signals)
+        self._reference.standing.add(block.index, block.up, block.features)
         still = [self.config.posture.still(f) for f in block.features.values()]
         ticks = _tick_values(block, counting, np.logical_and.reduce(still))
         angles = self._measurer.angles(block.up)
@@ -238,7 +239,7 @@ class Pipeline:
         if change is not None:
             out.append(self._book.alert_event(change, self._counter.rep_under_way()))
         for rep_ticks in reps:
-            self._accept_rep(rep_ticks, out)
+            self._accept_rep(rep_ticks, out, i)
             changed = True  # the rep refined the forward axis, maybe the upright too
         if set_closed:
             out.extend(self._book.close())
@@ -264,27 +265,24 @@ class Pipeline:
         out.append(Event("calibrated", t_s, {"source": "stance", "start": first / self._rate_hz}))
         return True
 
-    def _accept_rep(self, ticks: RepTicks, out: list[Event]) -> None:
+    def _accept_rep(self, ticks: RepTicks, out: list[Event], now: int) -> None:
         """Let a rep's lockout refine the references, then measure, file and announce it.
 
         Each rep is measured from its own lockout posture (upright by definition), or from
-        the calibration stance where the two agree: a false rep elsewhere in the session, or
-        a strap that slowly shifts, cannot bend this rep's numbers.
+        the calibration stance or where the lifter stands between sets where the two agree:
+        a false rep elsewhere in the session, or a strap that slowly shifts, cannot bend
+        this rep's numbers.
         """
         half = round(self.config.lockout_window_s * self._rate_hz / 2)
         lockout_up = _mean_up_around(self._history, self.roles, ticks.upright, half)
-        self._calibrate_on_lockout(lockout_up, ticks, out)
+        self._calibrate_on_lockout(lockout_up, ticks, out, now)
         self._postures[self._motion_role].learn_face_side(self._counter.face_side)
         for role, up in lockout_up.items():
             deepest = self._history.up(role, ticks.deepest, ticks.deepest)[0]
             self._postures[role].learn_forward(deepest, up)
         if self.mode == "dual":
             self._walking_forward.orient(self._postures, ticks.end)
-        uprights = {
-            role: up
-            for role, up in lockout_up.items()
-            if not self._reference.rules_rep(up, self._postures[role])
-        }
+        uprights = self._reference.rep_uprights(lockout_up, self._postures, now)
         rep = self._measurer.measure(ticks, self.threshold_deg, uprights)
         out.extend(self._book.add_rep(rep))
         adopted = self._book.adopt_reference_threshold(rep.end)
@@ -293,19 +291,20 @@ class Pipeline:
             out.extend(adopted)
 
     def _calibrate_on_lockout(
-        self, lockout_up: dict[str, FloatArray], rep: RepTicks, out: list[Event]
+        self, lockout_up: dict[str, FloatArray], rep: RepTicks, out: list[Event], now: int
     ) -> None:
-        """Let the lockout posture (upright by definition) define or overrule upright."""
+        """Let the lockout posture (upright by definition), or standing near it, be upright."""
         if not lockout_up:
             return
-        upright = self._reference.add_lockout(lockout_up, self._postures)
-        if upright is None:
+        ruling = self._reference.add_lockout(lockout_up, self._postures, now)
+        if ruling is None:
             return
+        source, upright = ruling
         for role, vector in upright.items():
             self._postures[role].set_upright(vector)
-        if self._reference.source != "lockout":
-            self._reference.source = "lockout"
-            out.append(Event("calibrated", rep.lockout / self._rate_hz, {"source": "lockout"}))
+        if self._reference.source != source:
+            self._reference.source = source
+            out.append(Event("calibrated", rep.lockout / self._rate_hz, {"source": source}))
 
 
 def _mean_up_around(

@@ -1,8 +1,9 @@
 """The upright reference of each sensor and the forward direction it bends in.
 
 Angles are measured from the lifter's upright: a calibration stance gives it when there is
-one; otherwise, and whenever they disagree with it, the lockouts do, which are upright by
-definition of the lift. Neither is needed to count reps (see :mod:`processing.detect.reps`):
+one; otherwise where the lifter stands between sets (:mod:`processing.detect.standing`)
+where that agrees with the lockouts, which are upright by definition of the lift, and
+otherwise the lockouts. None is needed to count reps (see :mod:`processing.detect.reps`):
 the reference only sharpens the angles.
 """
 
@@ -20,6 +21,7 @@ from processing.detect.angles import (
     unit,
 )
 from processing.detect.motion import at_rest
+from processing.detect.standing import StandingPosture
 from sensor.samples import FloatArray
 
 
@@ -48,8 +50,13 @@ class PostureSettings:
     #: ...once this many lockouts agree on it.
     lockouts_to_overrule: int = 2
     #: Without a stance, upright is the median posture of this many most recent lockouts
-    #: (one odd rep, or a lifter who slowly shifts the strap, cannot pull it far).
+    #: (one odd rep, or a lifter who slowly shifts the strap, cannot pull it far)...
     recent_lockouts: int = 5
+    #: ...or, where it agrees with them within ``lockout_tolerance_deg``, where the lifter
+    #: stands: of the moments every sensor was still (gyroscope below ``still_gyro_dps``),
+    #: the last this many seconds of them are kept, and the median of those within that
+    #: tolerance of the upright in force is standing, once ``stance_s`` of them are there.
+    standing_keep_s: float = 300.0
 
     def still(self, features: FloatArray) -> np.ndarray:
         """Per row of a sensor's feature table: gyroscope quiet and accelerometer reading
@@ -145,12 +152,22 @@ class SensorPosture:
 
 
 class UprightReference:
-    """Decides where upright is: from a calibration stance, then from lockouts."""
+    """Decides where upright is: from a calibration stance, then from standing or lockouts."""
 
-    def __init__(self, settings: PostureSettings, tick_rate_hz: float) -> None:
+    def __init__(
+        self, settings: PostureSettings, tick_rate_hz: float, roles: tuple[str, ...]
+    ) -> None:
         """Start with no reference."""
         self.settings = settings
-        self.source: str | None = None  # "stance" or "lockout"
+        self.source: str | None = None  # "stance", "standing" or "lockout"
+        self.standing = StandingPosture(
+            roles,
+            tick_rate_hz,
+            still_gyro_dps=settings.still_gyro_dps,
+            near_deg=settings.lockout_tolerance_deg,
+            keep_s=settings.standing_keep_s,
+            enough_s=settings.stance_s,
+        )
         self.still_ticks = 0
         self._stance_ticks = round(settings.stance_s * tick_rate_hz)
         self._window_ticks = round(settings.stance_window_s * tick_rate_hz)
@@ -176,25 +193,53 @@ class UprightReference:
         upright = abs(tilt_deg) < self.settings.stance_max_tilt_deg
         return began <= self._window_ticks and upright
 
-    def rules_rep(self, lockout_up: FloatArray, posture: SensorPosture) -> bool:
-        """Whether the session's upright (a stance) also rules a rep whose own lockout
-        posture is ``lockout_up``: only when the two agree."""
-        if self.source != "stance" or posture.upright is None:
-            return False
-        tilt = float(tilt_deg(unit(lockout_up)[None, :], posture.upright)[0])
+    def rep_uprights(
+        self, lockout_up: dict[str, FloatArray], postures: dict[str, SensorPosture], tick: int
+    ) -> dict[str, FloatArray]:
+        """The upright each sensor of a rep whose own lockout posture is ``lockout_up`` is
+        measured from: the stance where the two agree; else, if every sensor agrees with
+        it, where the lifter stands between sets; else the lockout itself."""
+        if self.source == "stance":
+            return {
+                role: up
+                for role, up in lockout_up.items()
+                if (upright := postures[role].upright) is None or not self._agree(up, upright)
+            }
+        standing = self._standing(postures, tick)
+        if standing is not None and all(
+            self._agree(up, standing[role]) for role, up in lockout_up.items()
+        ):
+            return standing
+        return dict(lockout_up)
+
+    def _standing(
+        self, postures: dict[str, SensorPosture], tick: int
+    ) -> dict[str, FloatArray] | None:
+        """Where the lifter stood still near the upright in force, up to ``tick``."""
+        return self.standing.posture(tick, {role: p.upright for role, p in postures.items()})
+
+    def _agree(self, up: FloatArray, upright: FloatArray) -> bool:
+        """Whether two postures are within ``lockout_tolerance_deg`` of each other."""
+        tilt = float(tilt_deg(unit(up)[None, :], upright)[0])
         return tilt <= self.settings.lockout_tolerance_deg
 
     def add_lockout(
-        self, lockout_up: dict[str, FloatArray], postures: dict[str, SensorPosture]
-    ) -> dict[str, FloatArray] | None:
-        """Record a lockout posture; returns new upright references when lockouts should rule."""
+        self, lockout_up: dict[str, FloatArray], postures: dict[str, SensorPosture], tick: int
+    ) -> tuple[str, dict[str, FloatArray]] | None:
+        """Record a lockout posture; returns the source and the new upright references when
+        standing or lockouts should rule."""
         for role, up in lockout_up.items():
             recent = self._lockouts.setdefault(role, [])
             recent.append(unit(up))
             del recent[: -self.settings.recent_lockouts]
         mean = {role: unit(np.median(ups, axis=0)) for role, ups in self._lockouts.items()}
         if self.source != "stance":
-            return mean
+            standing = self._standing(postures, tick)
+            if standing is not None and all(
+                self._agree(up, standing[role]) for role, up in mean.items()
+            ):
+                return "standing", standing
+            return "lockout", mean
         if min(len(v) for v in self._lockouts.values()) < self.settings.lockouts_to_overrule:
             return None
         disagreement = max(
@@ -202,4 +247,4 @@ class UprightReference:
             for role in mean
             if (upright := postures[role].upright) is not None
         )
-        return mean if disagreement > self.settings.lockout_tolerance_deg else None
+        return ("lockout", mean) if disagreement > self.settings.lockout_tolerance_deg else None
