@@ -64,6 +64,10 @@ def test_each_alert_sounds_the_cue_and_the_view_follows_the_session() -> None:
             "upright reference taken from your stance",
         ),
         (
+            Event("calibrated", 95.0, {"source": "standing"}),
+            "upright reference taken from how you stand between sets",
+        ),
+        (
             Event("flexion_alert", 13.0, {"angle_deg": 30.04, "threshold_deg": 30.0,
                                           "set": None, "rep": None}),
             "FLEXION ALERT outside a rep: 30.0° just over threshold 30.0°",

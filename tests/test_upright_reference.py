@@ -9,9 +9,12 @@ from dataclasses import replace
 import numpy as np
 
 from processing.detect.motion import N_FEATURES, Feature
-from processing.detect.pipeline import AnalysisResult, PipelineConfig
+from processing.detect.pipeline import AnalysisResult, Pipeline, PipelineConfig
 from processing.detect.standing import StandingPosture
 from processing.offline.analysis import analyze_recording
+from processing.wire.messages import EventStamper
+from processing.wire.schemas import validate_event
+from sensor.recording import iter_batches
 from sensor.sim.body import random_lifter
 from sensor.sim.imu import SensorErrors
 from sensor.simulate import SensorSpec, SessionSpec, SetSpec, simulate_session
@@ -32,16 +35,13 @@ def peak_errors_deg(spec: SessionSpec) -> tuple[AnalysisResult, list[list[float]
     return result, errors
 
 
-def test_without_a_stance_reps_after_a_rest_count_from_standing_not_from_a_leaning_lockout() -> (
-    None
-):
-    # This lifter locks out 4 deg extended: measured from their lockouts every peak reads
-    # about 4 deg high. Standing around between sets is the upright the truth counts from.
+def leaning_lifter_session() -> SessionSpec:
+    """Three sets, no stance, by a lifter who locks out 4 deg extended."""
     lifter = replace(
         random_lifter(np.random.default_rng(11)), lockout_lumbar_deg=-4.0, lockout_pelvis_deg=0.0
     )
     sensors = {"upper": SensorSpec(ideal=True), "lower": SensorSpec(ideal=True)}
-    spec = SessionSpec(
+    return SessionSpec(
         seed=11,
         sensors=sensors,
         sets=THREE_SETS,
@@ -49,10 +49,25 @@ def test_without_a_stance_reps_after_a_rest_count_from_standing_not_from_a_leani
         include_calibration=False,
         lifter=lifter,
     )
-    result, errors_deg = peak_errors_deg(spec)
+
+
+def test_without_a_stance_reps_after_a_rest_count_from_standing_not_a_leaning_lockout() -> None:
+    # This lifter locks out 4 deg extended: measured from their lockouts every peak reads
+    # about 4 deg high. Standing around between sets is the upright the truth counts from.
+    result, errors_deg = peak_errors_deg(leaning_lifter_session())
     assert result.calibration == "standing"
     after_a_rest = [e for set_errors in errors_deg[1:] for e in set_errors]
     assert np.max(np.abs(after_a_rest)) < 1.5, errors_deg
+
+
+def test_every_event_of_a_session_that_finds_standing_matches_the_wire_schemas() -> None:
+    recording = simulate_session(leaning_lifter_session()).recording
+    pipeline = Pipeline(recording.roles, PipelineConfig(threshold_deg=30.0))
+    events = [e for batch in iter_batches(recording, 1.0) for e in pipeline.feed(batch).events]
+    events += pipeline.finish().events
+    assert {"source": "standing"} in [e.data for e in events if e.type == "calibrated"]
+    for payload in EventStamper("session").stamp(events, ts_ms=0):
+        validate_event(payload)
 
 
 def test_a_stance_is_read_off_the_accelerometer_before_the_gyroscope_bias_is_known() -> None:

@@ -167,6 +167,8 @@ def _sentence(event: dict[str, Any]) -> str:
     if kind == "calibrated":
         if event.get("source") == "stance":
             return "upright reference taken from your stance"
+        if event.get("source") == "standing":
+            return "upright reference taken from how you stand between sets"
         return "upright reference taken from a lockout (no still stance at the start)"
     if kind == "threshold":
         return f"alert threshold now {_degrees(event['threshold_deg'])} (your first reps' peak)"
