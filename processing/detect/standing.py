@@ -70,13 +70,14 @@ class StandingPosture:
         """Each sensor's median up vector over the still moments up to ``tick`` within
         ``near_deg`` of ``uprights``, once there are enough of them."""
         self._take(tick)
-        if any(upright is None for upright in uprights.values()) or not self._still:
+        known = {role: upright for role, upright in uprights.items() if upright is not None}
+        if len(known) < len(uprights) or not self._still:
             return None
         ups = {role: np.array([sample[role] for _, sample in self._still]) for role in self._roles}
         near = np.ones(len(self._still), dtype=bool)
-        for role, upright in uprights.items():
+        for role, upright in known.items():
             with np.errstate(invalid="ignore"):
-                near &= tilt_deg(ups[role], upright) < self._near_deg  # type: ignore[arg-type]
+                near &= tilt_deg(ups[role], upright) < self._near_deg
         if np.count_nonzero(near) < self._enough:
             return None
         return {role: unit(np.median(ups[role][near], axis=0)) for role in self._roles}
