@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from processing.detect.filters import FilterDesign
 from processing.detect.history import TickHistory
 from processing.detect.posture import SensorPosture
 from processing.detect.reps import RepTicks
@@ -32,14 +33,24 @@ class RepMeasurer:
         mode: Mode,
         rate_hz: float,
         max_missing_in_rep: float,
+        counting_filter: FilterDesign | None = None,
     ) -> None:
         """Measure from ``history`` (ticks at ``rate_hz``) with the references in
-        ``postures``; a rep missing more than ``max_missing_in_rep`` of its ticks has no peak."""
+        ``postures``; a rep missing more than ``max_missing_in_rep`` of its ticks has no peak.
+
+        Reps are found on a signal that ``counting_filter`` delays (by its group delay at low
+        frequencies, where a rep's bend lies): a rep's deepest tick comes that late, so its
+        peak is looked for from that much earlier.
+        """
         self._history = history
         self._postures = postures
         self._mode = mode
         self._rate_hz = rate_hz
         self._max_missing = max_missing_in_rep
+        self._lag_ticks = 0
+        if counting_filter is not None:
+            lag_ms = counting_filter.group_delay_ms(rate_hz, 0.0)
+            self._lag_ticks = round(lag_ms * rate_hz / 1000.0)
 
     def angles(self, up: dict[str, FloatArray]) -> Angles:
         """Alert and pelvis angles of consecutive ticks, from every sensor's up vectors."""
@@ -60,7 +71,7 @@ class RepMeasurer:
     ) -> Rep:
         """Peak angle and time above threshold of a rep, each sensor measured from the
         upright given for this rep (its own lockout, or the stance that agrees with it)."""
-        first = min(ticks.start, ticks.deepest)
+        first = min(ticks.start, ticks.deepest) - self._lag_ticks
         per_role = {}
         for role, posture in self._postures.items():
             frame = posture.measured_from(uprights.get(role, posture.upright))

@@ -139,7 +139,12 @@ class Pipeline:
             threshold_deg, self.config.reference, self.config.reps.max_rest_in_set_s
         )
         self._measurer = RepMeasurer(
-            self._history, self._postures, self.mode, rate_hz, self.config.max_missing_in_rep
+            self._history,
+            self._postures,
+            self.mode,
+            rate_hz,
+            self.config.max_missing_in_rep,
+            signals.hinge,
         )
         self._live_every = max(round(rate_hz / self.config.live_rate_hz), 1)
         self._started = False
