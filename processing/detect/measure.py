@@ -70,7 +70,8 @@ class RepMeasurer:
         self, ticks: RepTicks, threshold_deg: float, uprights: dict[str, FloatArray]
     ) -> Rep:
         """Peak angle and time above threshold of a rep, each sensor measured from the
-        upright given for this rep (its own lockout, or the stance that agrees with it)."""
+        upright given for this rep (its own lockout, or the stance or standing posture that
+        agrees with it)."""
         first = min(ticks.start, ticks.deepest) - self._lag_ticks
         per_role = {}
         for role, posture in self._postures.items():
