@@ -205,18 +205,20 @@ class UprightReference:
                 for role, up in lockout_up.items()
                 if (upright := postures[role].upright) is None or not self._agree(up, upright)
             }
-        standing = self._standing(postures, tick)
-        if standing is not None and all(
+        standing = self._standing_near(lockout_up, postures, tick)
+        return dict(lockout_up) if standing is None else standing
+
+    def _standing_near(
+        self, lockout_up: dict[str, FloatArray], postures: dict[str, SensorPosture], tick: int
+    ) -> dict[str, FloatArray] | None:
+        """Where the lifter stood still near the upright in force, up to ``tick``, if every
+        sensor's ``lockout_up`` agrees with it."""
+        standing = self.standing.posture(tick, {role: p.upright for role, p in postures.items()})
+        if standing is None or not all(
             self._agree(up, standing[role]) for role, up in lockout_up.items()
         ):
-            return standing
-        return dict(lockout_up)
-
-    def _standing(
-        self, postures: dict[str, SensorPosture], tick: int
-    ) -> dict[str, FloatArray] | None:
-        """Where the lifter stood still near the upright in force, up to ``tick``."""
-        return self.standing.posture(tick, {role: p.upright for role, p in postures.items()})
+            return None
+        return standing
 
     def _agree(self, up: FloatArray, upright: FloatArray) -> bool:
         """Whether two postures are within ``lockout_tolerance_deg`` of each other."""
@@ -234,12 +236,8 @@ class UprightReference:
             del recent[: -self.settings.recent_lockouts]
         mean = {role: unit(np.median(ups, axis=0)) for role, ups in self._lockouts.items()}
         if self.source != "stance":
-            standing = self._standing(postures, tick)
-            if standing is not None and all(
-                self._agree(up, standing[role]) for role, up in mean.items()
-            ):
-                return "standing", standing
-            return "lockout", mean
+            standing = self._standing_near(mean, postures, tick)
+            return ("lockout", mean) if standing is None else ("standing", standing)
         if min(len(v) for v in self._lockouts.values()) < self.settings.lockouts_to_overrule:
             return None
         disagreement = max(
