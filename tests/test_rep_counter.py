@@ -120,6 +120,32 @@ def test_a_pull_after_a_set_up_paused_half_bent_is_a_rep() -> None:
     assert pull_end_tick - RATE_HZ <= reps[0].lockout <= pull_end_tick  # within the pull
 
 
+def test_a_pull_begins_when_the_lifter_last_leaves_the_bottom() -> None:
+    # Down at the bar for 10.5 s, the lifter shifts the hips up and back down three times
+    # (the grip, the feet, the slack), then pulls in 1.2 s. The concentric is that pull:
+    # timed from the first shift it took 10 s, longer than any pull, and the rep was
+    # thrown out as the angle creeping back (a link gap in the middle of a set did the
+    # same: the reps it hid, and the one after, were lost).
+    settle = np.full(round(1.4 * RATE_HZ), 50.0)
+    shift = np.concatenate([_ramp(50.0, 43.0, 0.8), _ramp(43.0, 50.0, 0.8), settle])
+    hinge_deg = np.concatenate(
+        [
+            _upright(3.0),
+            _ramp(0.0, 50.0, 1.5),
+            np.full(round(1.5 * RATE_HZ), 50.0),
+            shift,
+            shift,
+            shift,
+            _ramp(50.0, 0.0, 1.2),
+            _upright(14.0),
+        ]
+    )
+    reps = _count(hinge_deg, climb_mps=0.3)
+    pull_start_tick = hinge_deg.size - round(15.2 * RATE_HZ)
+    assert len(reps) == 1
+    assert pull_start_tick - 0.2 * RATE_HZ <= reps[0].start <= pull_start_tick + 0.3 * RATE_HZ
+
+
 def _move(start_deg: float, end_deg: float, peak_mps: float) -> tuple[np.ndarray, np.ndarray]:
     """A hinge move whose sensor travels 0.2 m up or down at a peak of ``peak_mps``: a
     half-cosine ramp over the time that takes, with its motion features."""

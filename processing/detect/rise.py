@@ -16,7 +16,9 @@ from processing.detect.history import TickHistory
 from processing.detect.motion import Feature, at_rest, net_rise_m, peak_climb_mps
 from sensor.samples import FloatArray
 
-#: The concentric starts when the hinge has left the bottom by this fraction of the bend.
+#: The concentric starts when the hinge last leaves the bottom, by this fraction of the bend,
+#: before the lockout: a lifter who shifts the hips up and down at the bar, gripping, has not
+#: begun the pull yet.
 LEFT_BOTTOM_FRACTION = 0.05
 #: An eccentric has arrived at the bottom within this fraction of the bend (the hinge still
 #: creeps while the lifter resets the grip, which is no longer the rep).
@@ -91,10 +93,11 @@ class RiseMeter:
         bottom, top = bend.bottom, bend.top
         hinge = self._history.hinge_deg(bottom.tick, top.tick)
         swing = bottom.deg - top.deg
-        left = np.flatnonzero(hinge < bottom.deg - LEFT_BOTTOM_FRACTION * swing)
-        start = max(bottom.tick + (int(left[0]) - 1 if left.size else 0), bottom.tick)
         locked = np.flatnonzero(hinge <= top.deg + self._lockout_fraction * swing)
         lockout = bottom.tick + (int(locked[0]) if locked.size else top.tick - bottom.tick)
+        at_bottom = hinge[: lockout - bottom.tick] >= bottom.deg - LEFT_BOTTOM_FRACTION * swing
+        stayed = np.flatnonzero(at_bottom)
+        start = bottom.tick + (int(stayed[-1]) if stayed.size else 0)
         descent = self._history.hinge_deg(bend.before.tick, bottom.tick)
         halfway_down_deg = (bend.before.deg + bottom.deg) / 2
         down_tick = bend.before.tick + first_at_or_above(descent, halfway_down_deg)
