@@ -134,7 +134,7 @@ def test_one_sensor_measures_a_rep_by_its_own_bend_whichever_way_forward_was_rea
     posture.set_upright(UPRIGHT)
     posture.forward = -FORWARD
     measurer = RepMeasurer(history, {"lumbar": posture}, "single", 50.0, max_missing_in_rep=0.5)
-    rep = measurer.measure(RepTicks(50, 99, 99, 50, 99), 30.0, {"lumbar": UPRIGHT})
+    rep = measurer.measure(RepTicks(50, 99, 99, 50, 99, 1.0), 30.0, {"lumbar": UPRIGHT})
     assert rep.peak_flexion_deg == pytest.approx(50.0, abs=0.5)
     assert rep.flexion_alert
 
@@ -165,5 +165,5 @@ def test_a_rep_is_measured_along_a_forward_axis_made_for_its_own_upright() -> No
     postures["lower"].set_upright(UPRIGHT)
     measurer = RepMeasurer(history, postures, "dual", 50.0, max_missing_in_rep=0.5)
     own_lockouts = {"upper": UPRIGHT, "lower": UPRIGHT}
-    rep = measurer.measure(RepTicks(0, 50, 99, 0, 50), 30.0, own_lockouts)
+    rep = measurer.measure(RepTicks(0, 50, 99, 0, 50, 1.0), 30.0, own_lockouts)
     assert rep.peak_flexion_deg == pytest.approx(28.0, abs=0.5)

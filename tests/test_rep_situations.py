@@ -353,6 +353,25 @@ def test_a_pelvis_tucked_under_at_the_bar_is_read_tilting_back(seed: int) -> Non
     assert max(abs(e) for e in errors) < 4.0
 
 
+def test_a_rep_is_measured_the_way_round_it_was_counted() -> None:
+    # Before any walking, the side a bend tips the L1 sensor's face to is read off the
+    # largest tilts so far; a lifter leaning back past the set's shallow first bends turns
+    # it, here between the fourth rep's lockout and the moment the rep was settled. That
+    # rep was then measured with its forward axis the wrong way round: 35.4 deg low (0.2
+    # deg for 35.6). A rep's ticks were found with the side in force when it was counted,
+    # and it is measured with that side.
+    result, truth = analyzed(wide_spec(3800016))
+    errors = {
+        index: rep.peak_flexion_deg - match["peak_flexion_deg"]
+        for lift_set in result.sets
+        for rep in lift_set.reps
+        for index, match in enumerate(truth["sets"][0]["reps"])
+        if abs(match["lockout"] - rep.lockout) < 0.75
+    }
+    assert 3 in errors  # the fourth rep, the one measured the wrong way round
+    assert max(abs(e) for e in errors.values()) < 5.0
+
+
 @pytest.mark.parametrize(
     ("seed", "roles"), [(1, ("lumbar",)), (4, ("lumbar",)), (7, ("upper", "lower"))]
 )

@@ -281,7 +281,7 @@ class Pipeline:
         half = round(self.config.lockout_window_s * self._rate_hz / 2)
         lockout_up = _mean_up_around(self._history, self.roles, ticks.upright, half)
         self._calibrate_on_lockout(lockout_up, ticks, out, now)
-        self._postures[self._motion_role].learn_face_side(self._counter.face_side)
+        self._postures[self._motion_role].learn_face_side(ticks.face_side)
         for role, up in lockout_up.items():
             deepest = self._history.up(role, ticks.deepest, ticks.deepest)[0]
             self._postures[role].learn_forward(deepest, up)

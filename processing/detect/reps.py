@@ -116,6 +116,9 @@ class RepTicks:
     deepest: int
     #: Most upright moment after the lockout: the rep's own upright posture.
     upright: int
+    #: +1 when a bend, as this rep was counted, turned the sensor's up towards its face
+    #: (the side may turn later in the session; these ticks were found with this one).
+    face_side: float
 
 
 class RepCounter:
@@ -141,6 +144,7 @@ class RepCounter:
         self._walk_ticks = round(settings.walk_window_s * rate_hz)
         self._excursions = Excursions(settings.min_swing_deg, self._hold_ticks)
         self._waiting: Rise | None = None  # an accepted rep whose eccentric is under way
+        self._waiting_side = 1.0  # ...and the side it was counted with
         self._first: RepTicks | None = None  # a set's first rep, until a second one comes
         self._first_rise: Rise | None = None
         self._pulls_mps: list[float] = []
@@ -172,15 +176,11 @@ class RepCounter:
         bottom, ready = self._excursions.step(tick, hinge_deg, self._sign)
         if bottom is not None and self._waiting is not None:
             rep = self._waiting.bend
-            self._settle(self._waiting, arrival(self._history, rep.top, bottom, rep.bottom), reps)
+            end = arrival(self._history, rep.top, bottom, rep.bottom)
+            self._settle(self._waiting, end, reps, self._waiting_side)
             self._waiting = None
         if ready is not None:
             self._judge(ready, reps)
-
-    @property
-    def face_side(self) -> float:
-        """+1 when a bend, as reps are counted now, turns the sensor's up towards its face."""
-        return self._sign
 
     def rep_under_way(self) -> int | None:
         """Reps accepted but not yet handed out, plus one for a rise being followed: the
@@ -194,7 +194,7 @@ class RepCounter:
         """Settle what is pending at the end of the data."""
         reps: list[RepTicks] = []
         if self._waiting is not None:
-            self._settle(self._waiting, self._history.newest, reps)
+            self._settle(self._waiting, self._history.newest, reps, self._waiting_side)
             self._waiting = None
         ready = self._excursions.finish()
         if ready is not None:
@@ -217,14 +217,16 @@ class RepCounter:
             return
         if rise.final:
             end = min(bend.top.tick, rise.lockout + round(DROPPED_END_S * self._rate_hz))
-            self._settle(rise, end, reps)
+            self._settle(rise, end, reps, self._sign)
             self._close_lone_first(reps)  # the set's last: if also its first, it was alone
         else:
-            self._waiting = rise
+            self._waiting, self._waiting_side = rise, self._sign
 
-    def _settle(self, rise: Rise, end: int, reps: list[RepTicks]) -> None:
-        """File an accepted rep with its end: a set's first waits for a second one."""
-        rep = RepTicks(rise.began, rise.reached, end, rise.bend.bottom.tick, rise.bend.top.tick)
+    def _settle(self, rise: Rise, end: int, reps: list[RepTicks], face_side: float) -> None:
+        """File an accepted rep with its end and the side it was counted with: a set's
+        first waits for a second one."""
+        bend = rise.bend
+        rep = RepTicks(rise.began, rise.reached, end, bend.bottom.tick, bend.top.tick, face_side)
         self._last_end = end
         self._pulls_mps.append(rise.climb_mps)
         hidden = self._rhythm.hidden_before(Beat(rise.start, rep.lockout, rep.end))
@@ -235,9 +237,8 @@ class RepCounter:
             reps.append(self._first)
             self._first = self._first_rise = None
         if hidden is not None:
-            reps.append(
-                RepTicks(hidden.start, hidden.lockout, hidden.end, hidden.start, hidden.lockout)
-            )
+            start, lockout = hidden.start, hidden.lockout
+            reps.append(RepTicks(start, lockout, hidden.end, start, lockout, face_side))
         reps.append(rep)
 
     def _close_lone_first(self, reps: list[RepTicks], stood_up_after: bool = False) -> None:
