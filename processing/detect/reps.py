@@ -143,8 +143,8 @@ class RepCounter:
         self._rest_ticks = round(settings.max_rest_in_set_s * rate_hz)
         self._walk_ticks = round(settings.walk_window_s * rate_hz)
         self._excursions = Excursions(settings.min_swing_deg, self._hold_ticks)
-        self._waiting: Rise | None = None  # an accepted rep whose eccentric is under way
-        self._waiting_side = 1.0  # ...and the side it was counted with
+        # An accepted rep whose eccentric is under way, with the side it was counted with.
+        self._waiting: tuple[Rise, float] | None = None
         self._first: RepTicks | None = None  # a set's first rep, until a second one comes
         self._first_rise: Rise | None = None
         self._pulls_mps: list[float] = []
@@ -175,9 +175,9 @@ class RepCounter:
         """Follow the hinge angle, read the right way round, through one tick."""
         bottom, ready = self._excursions.step(tick, hinge_deg, self._sign)
         if bottom is not None and self._waiting is not None:
-            rep = self._waiting.bend
-            end = arrival(self._history, rep.top, bottom, rep.bottom)
-            self._settle(self._waiting, end, reps, self._waiting_side)
+            rise, side = self._waiting
+            end = arrival(self._history, rise.bend.top, bottom, rise.bend.bottom)
+            self._settle(rise, end, reps, side)
             self._waiting = None
         if ready is not None:
             self._judge(ready, reps)
@@ -194,7 +194,8 @@ class RepCounter:
         """Settle what is pending at the end of the data."""
         reps: list[RepTicks] = []
         if self._waiting is not None:
-            self._settle(self._waiting, self._history.newest, reps, self._waiting_side)
+            rise, side = self._waiting
+            self._settle(rise, self._history.newest, reps, side)
             self._waiting = None
         ready = self._excursions.finish()
         if ready is not None:
@@ -220,7 +221,7 @@ class RepCounter:
             self._settle(rise, end, reps, self._sign)
             self._close_lone_first(reps)  # the set's last: if also its first, it was alone
         else:
-            self._waiting, self._waiting_side = rise, self._sign
+            self._waiting = (rise, self._sign)
 
     def _settle(self, rise: Rise, end: int, reps: list[RepTicks], face_side: float) -> None:
         """File an accepted rep with its end and the side it was counted with: a set's
