@@ -54,7 +54,7 @@ async def run_service(
     config = ServiceConfig(
         tuple(LifterSpec(name, ("bench://",), args.threshold) for name in sources),
         mqtt_url=BrokerURL.parse(url),
-        db_path=workdir / "bench.sqlite3",
+        db=workdir / "bench.sqlite3",
         outbox_path=workdir / "bench.outbox.sqlite3",
         embedded_broker=False,
     )

@@ -68,7 +68,7 @@ async def serve(args: argparse.Namespace, sources: dict[str, PacedSource]) -> Al
     config = ServiceConfig(
         tuple(LifterSpec(name, ("bench://",), args.threshold) for name in sources),
         mqtt_url=BrokerURL.parse(url),
-        db_path=args.workdir / f"{first}.sqlite3",
+        db=args.workdir / f"{first}.sqlite3",
         outbox_path=args.workdir / f"{first}.outbox.sqlite3",
         embedded_broker=False,
     )

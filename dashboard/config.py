@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
+from processing.store.location import StoreLocation, parse_location
 from processing.wire.mqtt_url import DEFAULT_URL
 
 DB_ENV = "BACKSPOTTER_DB"
@@ -23,7 +23,8 @@ PASSWORD_ENV = "BACKSPOTTER_DASHBOARD_PASSWORD"
 class DashboardSettings:
     """Where the dashboard reads from, and the password that guards it (if any)."""
 
-    db_path: Path
+    #: The session store: an SQLite file or a PostgreSQL database.
+    db: StoreLocation
     #: Broker of the live page; None switches the live page's feed off.
     mqtt_url: str | None
     password: str | None = field(default=None, repr=False)
@@ -36,7 +37,7 @@ def settings_from_env(environ: Mapping[str, str] = os.environ) -> DashboardSetti
     db_text = environ.get(DB_ENV)
     mqtt_text = environ.get(MQTT_ENV, DEFAULT_URL)
     return DashboardSettings(
-        db_path=Path(db_text) if db_text else default_db_path(),
+        db=parse_location(db_text) if db_text else default_db_path(),
         mqtt_url=mqtt_text or None,
         password=environ.get(PASSWORD_ENV) or None,
     )

@@ -11,16 +11,15 @@ import csv
 import io
 import json
 import math
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, tzinfo
-from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
 from processing.events import AngleTrace
+from processing.store.location import parse_location
 from processing.store.reader import SessionDetail, SessionStore, SessionSummary, StoredRep
 
 #: How many sensors a session's mode means.
@@ -50,33 +49,22 @@ def stored_events(store: SessionStore, session_id: str) -> list[dict[str, Any]]:
         return []
 
 
-def rep_stats(db_path: Path, session_ids: Iterable[str]) -> dict[str, RepStats]:
-    """Worst rep and reps over the threshold per session, in one read-only query."""
-    wanted = set(session_ids)
-    if not wanted or not db_path.exists():
-        return {}
-    with sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True) as db:
-        rows = db.execute(
-            "SELECT session_id, set_number, number, peak_flexion_deg, flexion_alert FROM reps"
-            " ORDER BY session_id, set_number, number"
-        ).fetchall()
+def rep_stats(store: SessionStore, session_ids: Iterable[str]) -> dict[str, RepStats]:
+    """Worst rep and reps over the threshold per session, in one query."""
     stats: dict[str, RepStats] = {}
-    for session_id, set_number, rep, peak_deg, alert in rows:
-        if session_id not in wanted:
-            continue
-        stats[session_id] = _fold_rep(stats.get(session_id), set_number, rep, peak_deg, alert)
+    for session_id, reps in store.reps_by_session(list(session_ids)).items():
+        for rep in reps:
+            stats[session_id] = _fold_rep(stats.get(session_id), rep)
     return stats
 
 
-def _fold_rep(
-    stats: RepStats | None, set_number: int, rep: int, peak_deg: float | None, alert: int
-) -> RepStats:
+def _fold_rep(stats: RepStats | None, rep: StoredRep) -> RepStats:
     """``stats`` updated with one rep (reps without a measured peak never count as worst)."""
-    over = (stats.reps_over_threshold if stats else 0) + int(bool(alert))
-    peak = -math.inf if peak_deg is None else float(peak_deg)
+    over = (stats.reps_over_threshold if stats else 0) + int(rep.flexion_alert)
+    peak = -math.inf if rep.peak_flexion_deg is None else float(rep.peak_flexion_deg)
     if stats is not None and stats.worst_peak_deg >= peak:
         return RepStats(stats.worst_set, stats.worst_rep, stats.worst_peak_deg, over)
-    return RepStats(int(set_number), int(rep), peak, over)
+    return RepStats(rep.set_number, rep.number, peak, over)
 
 
 def local_time(moment: datetime, zone: tzinfo | None) -> datetime:
@@ -285,6 +273,6 @@ def progress_points(
 
 
 @st.cache_resource(show_spinner=False, on_release=SessionStore.close)
-def shared_store(db_path: str) -> SessionStore:
+def shared_store(db: str) -> SessionStore:
     """The server's one store connection (thread-safe); creates an empty store if none."""
-    return SessionStore(Path(db_path))
+    return SessionStore(parse_location(db))

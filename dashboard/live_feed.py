@@ -123,6 +123,8 @@ class LiveFeed:
 
     def _apply(self, lifter: str, kind: str, payload: dict[str, Any]) -> None:
         """Route a decoded message; a session seen for the first time is read back."""
+        if kind not in ("status", "events", "live"):
+            return  # e.g. a store consumer's confirmation: not the lifter's state
         now_s = time.monotonic()
         state = self._lifters.setdefault(lifter, LifterState(lifter))
         self._last_heard_s[lifter] = now_s
@@ -162,7 +164,7 @@ def _make_client(url: BrokerURL) -> paho.Client:
 
 
 @st.cache_resource(show_spinner=False, on_release=LiveFeed.close)
-def shared_feed(mqtt_url: str, db_path: str) -> LiveFeed:
-    """The server's one subscriber, reading missed events back from the store at ``db_path``."""
-    store: SessionStore = shared_store(db_path)
+def shared_feed(mqtt_url: str, db: str) -> LiveFeed:
+    """The server's one subscriber, reading missed events back from the store ``db``."""
+    store: SessionStore = shared_store(db)
     return LiveFeed(BrokerURL.parse(mqtt_url), lambda session_id: stored_events(store, session_id))

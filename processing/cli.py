@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "run",
     "replay",
     "outbox",
+    "store",
     "dashboard",
     "demo",
 )

@@ -11,6 +11,16 @@ of different tests never mix.
 ``mqtt_subscriber`` is a factory of :class:`Subscriber` clients (paho, own thread) that collect
 messages and let a test wait for a condition with a bounded timeout; they are closed after the
 test.
+
+``postgres_server`` (session scope) starts a REAL PostgreSQL (Debian's binaries, ``initdb`` once
+per session in a temporary directory; as the ``postgres`` system user when the tests run as
+root) on a free port of 127.0.0.1 and yields a :class:`PostgresServer`: ``.url_for(user, db)``,
+``.create_database(name)``, ``.connect()``, ``.port``, the superuser ``backspotter`` (no
+password) and the role ``coach`` whose ``.password`` is checked (scram-sha-256), and
+``.stop(mode)`` / ``.start()`` on the same port and data. A test that stops the server must start
+it again (``try/finally``). Missing binaries fail the tests that need them, naming
+``bash .ci/setup``. ``postgres_url`` is the URL (``postgresql://backspotter@127.0.0.1:PORT/NAME``)
+of a fresh empty database, owned by ``coach``, for each test, dropped after it.
 """
 
 from __future__ import annotations
@@ -21,7 +31,10 @@ from collections.abc import Callable, Iterator
 import pytest
 from blockbuster import BlockBuster, blockbuster_ctx
 from brokers import MosquittoBroker
+from browsers import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
 from mqtt_subscriber import Subscriber
+from playwright.sync_api import Browser, sync_playwright
+from postgres import PostgresNotInstalledError, PostgresServer
 
 
 @pytest.fixture(scope="session")
@@ -31,6 +44,41 @@ def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MosquittoBro
     broker.start()
     yield broker
     broker.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL for the whole test session (see the module docstring)."""
+    # Its directory is not under tmp_path_factory: when root, the server runs as user
+    # "postgres", which cannot enter pytest's /tmp/pytest-of-root (mode 0700).
+    try:
+        server = PostgresServer()
+    except PostgresNotInstalledError as error:
+        pytest.fail(str(error), pytrace=False)
+    with server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """URL of a fresh empty database for this test (superuser, no password; owner ``coach``)."""
+    name = f"test_{secrets.token_hex(6)}"
+    yield postgres_server.create_database(name)
+    # Dropped (3 ms) so that a long session does not pile up ~7 MB per test, in memory when the
+    # cluster is on /dev/shm. FORCE closes what the test left connected instead of failing a
+    # passed test at teardown. A server the test left stopped is that test's failure, not ours.
+    if postgres_server.running:
+        postgres_server.drop_database(name)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless, for the tests of one module."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
 
 
 @pytest.fixture

@@ -96,6 +96,10 @@ class Subscriber:
         with self._changed:
             return [m.json() for m in self.messages if "/events/" in m.topic]
 
+    def publish(self, topic: str, payload: bytes) -> None:
+        """Publish at QoS 1 on this client's connection and wait for the PUBACK."""
+        self._client.publish(topic, payload, qos=1).wait_for_publish(10)
+
     def close(self) -> None:
         """Disconnect and stop the network thread."""
         self._client.disconnect()

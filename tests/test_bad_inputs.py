@@ -169,7 +169,7 @@ class _NoAdapterSource:
 @pytest.mark.asyncio
 async def test_a_source_that_never_starts_stores_no_session(tmp_path: Path) -> None:
     db = tmp_path / "s.sqlite3"
-    config = ServiceConfig((LifterSpec("nobody", ("ble://x",)),), db_path=db)
+    config = ServiceConfig((LifterSpec("nobody", ("ble://x",)),), db=db)
     with pytest.raises(DeviceError):
         await Service(config, source_factory=lambda spec: _NoAdapterSource()).run()
     assert sqlite3.connect(db).execute("SELECT count(*) FROM sessions").fetchone() == (0,)

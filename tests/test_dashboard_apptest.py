@@ -60,7 +60,7 @@ def replay(lifters: dict[str, str], db: Path, mqtt_url: str | None = None) -> No
     config = ServiceConfig(
         specs,
         mqtt_url=None if mqtt_url is None else BrokerURL.parse(mqtt_url),
-        db_path=db,
+        db=db,
         outbox_path=outbox_path_for(db),
         embedded_broker=False,
     )

@@ -18,28 +18,17 @@ from pathlib import Path
 
 import pytest
 from brokers import MosquittoBroker, free_port, port_accepts, wait_until
-from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
+from browsers import SCREENSHOTS
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from processing.store.reader import SessionStore, StoredSet
 from sensor.recording import read_truth
 
 ROOT = Path(__file__).parents[1]
-SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 BACKSPOTTER = str(Path(sys.executable).parent / "backspotter")
 FIXTURE = ROOT / "fixtures" / "random_seed_110.csv.gz"
 #: 93 s of recording in about 9 s.
 REPLAY_SPEED = "10"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 DESKTOP = ViewportSize(width=1280, height=900)
 #: A phone propped up sideways against the wall.
 PHONE_LANDSCAPE = ViewportSize(width=844, height=390)
@@ -140,16 +129,6 @@ def test_the_log_check_lets_a_closed_tab_pass_but_nothing_after_it() -> None:
             assert_clean_log(f"started\n{log}")
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless (Playwright never downloads a browser here)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
 def shoot(page: Page, name: str) -> None:
     """Save a screenshot of the whole page (Streamlit scrolls inside, so grow the viewport)."""
     height = page.evaluate(
@@ -218,7 +197,7 @@ def test_live_page_counts_the_true_reps_and_the_session_page_lists_them(
         sets = store.get_session(session.id).sets
     assert session.reps == expected
     assert big_value(page, "live-set") == str(session.sets)
-    _check_session_page(page, dashboard.url, session.id, sets)
+    check_session_page(page, dashboard.url, session.id, sets)
 
 
 def _phone_view(browser: Browser, url: str, lifter: str, reps: int) -> None:
@@ -241,13 +220,16 @@ def _phone_view(browser: Browser, url: str, lifter: str, reps: int) -> None:
         phone.close()
 
 
-def _check_session_page(page: Page, url: str, session_id: str, sets: tuple[StoredSet, ...]) -> None:
-    """Selecting the session on the Sessions page opens it; every stored rep is in its table."""
+def check_session_page(
+    page: Page, url: str, session_id: str, sets: tuple[StoredSet, ...], shots: str = ""
+) -> None:
+    """Selecting the session on the Sessions page opens it; every stored rep is in its table
+    (screenshots named with the prefix ``shots``)."""
     page.set_viewport_size(DESKTOP)
     page.goto(f"{url}sessions")
     table = page.locator("[data-testid='stDataFrame']")
     expect(table).to_be_visible(timeout=_TIMEOUT_MS)
-    shoot(page, "sessions")
+    shoot(page, f"{shots}sessions")
     page.set_viewport_size(DESKTOP)
     # The grid is a canvas: click the first row's selection box (left column, below the header).
     table.click(position={"x": 16, "y": 52})
@@ -261,8 +243,8 @@ def _check_session_page(page: Page, url: str, session_id: str, sets: tuple[Store
             assert cells[:3] == [str(rep.number), peak, f"{rep.concentric_s:.2f}"]
             assert cells[-1] == ("ALERT" if rep.flexion_alert else "")
     expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=_TIMEOUT_MS)
-    shoot(page, "session_review")
+    shoot(page, f"{shots}session_review")
     page.set_viewport_size(DESKTOP)
     page.goto(f"{url}progress")
     expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=_TIMEOUT_MS)
-    shoot(page, "progress")
+    shoot(page, f"{shots}progress")

@@ -24,7 +24,7 @@ def events(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
     """Every event of the fixture's session as the service published and stored them."""
     db = tmp_path_factory.mktemp("live_state") / "sessions.sqlite3"
     spec = LifterSpec("alice", (replay_url(FIXTURE, "max"),))
-    asyncio.run(Service(ServiceConfig((spec,), db_path=db)).run())
+    asyncio.run(Service(ServiceConfig((spec,), db=db)).run())
     with SessionStore(db) as store:
         (summary,) = store.list_sessions()
         return [event.payload for event in store.get_session(summary.id).events]
@@ -85,7 +85,7 @@ def test_the_threshold_set_by_reference_reps_reaches_the_view_and_the_store(
     db = tmp_path / "sessions.sqlite3"
     reference = ReferenceSettings(above_deg=4.0, reps=2)
     spec = LifterSpec("alice", (replay_url(FIXTURE, "max"),), reference=reference)
-    asyncio.run(Service(ServiceConfig((spec,), db_path=db)).run())
+    asyncio.run(Service(ServiceConfig((spec,), db=db)).run())
     with SessionStore(db) as store:
         (summary,) = store.list_sessions()
         session_events = [event.payload for event in store.get_session(summary.id).events]

@@ -50,7 +50,7 @@ def rep_key(rep: dict[str, Any]) -> tuple[float, float, float, float | None]:
 def live_reps(source: str, db: Path) -> list[tuple[float, float, float, float | None]]:
     """The reps a live session over ``source`` stores (no broker: the store is an output)."""
     db.unlink(missing_ok=True)  # Hypothesis runs a failing example again on the same path
-    config = ServiceConfig((LifterSpec("live", (source,)),), db_path=db)
+    config = ServiceConfig((LifterSpec("live", (source,)),), db=db)
     asyncio.run(Service(config).run())
     with SessionStore(db) as store:
         (summary,) = store.list_sessions("live")

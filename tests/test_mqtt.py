@@ -20,7 +20,16 @@ from processing.events import AngleTrace, Event
 from processing.live.broker import EmbeddedBroker
 from processing.live.mqtt import MqttPublisher
 from processing.live.outbox import Outbox
-from processing.wire.messages import EventStamper, live_payload, now_ms
+from processing.wire.messages import (
+    STORE_READY_TOPIC,
+    EventStamper,
+    encode,
+    live_payload,
+    now_ms,
+    store_ready_payload,
+    stored_payload,
+    stored_topic,
+)
 from processing.wire.mqtt_url import BrokerURL
 from processing.wire.schemas import event_types, validate_event, validator
 
@@ -114,6 +123,17 @@ def test_url_hides_credentials_and_reads_password_from_environment() -> None:
     with pytest.raises(ValueError, match="mqtt:// or mqtts://") as error:
         BrokerURL.parse("http://coach:hunter2@host")
     assert "hunter2" not in str(error.value)
+
+
+def test_the_password_may_come_from_a_file(tmp_path: Path) -> None:
+    secret = tmp_path / "mqtt_password"
+    secret.write_text("from-a-file\n")
+    environ = {"BACKSPOTTER_MQTT_PASSWORD_FILE": str(secret)}
+    assert BrokerURL.parse("mqtt://coach@broker", environ).password == "from-a-file"
+    environ["BACKSPOTTER_MQTT_PASSWORD"] = "from-the-environment"  # the variable wins
+    assert BrokerURL.parse("mqtt://coach@broker", environ).password == "from-the-environment"
+    with pytest.raises(ValueError, match="BACKSPOTTER_MQTT_PASSWORD_FILE"):
+        BrokerURL.parse("mqtt://coach@broker", {"BACKSPOTTER_MQTT_PASSWORD_FILE": "/no/such"})
 
 
 @pytest.mark.asyncio
@@ -346,3 +366,36 @@ async def test_mqtts_with_a_password_works_and_never_logs_it(
     await publisher.close()
     assert SECRET not in caplog.text and "alice" not in caplog.text
     assert SECRET not in repr(url) and SECRET not in str(url) and SECRET not in repr([url])
+
+
+@pytest.mark.asyncio
+async def test_awaiting_the_store_keeps_events_until_confirmed_and_resends_on_ready(
+    mosquitto_running: MosquittoBroker,
+    mqtt_subscriber: Callable[..., Subscriber],
+    unique_lifter: str,
+    outbox: Outbox,
+) -> None:
+    subscriber = mqtt_subscriber(f"backspotter/v1/{unique_lifter}/events/#")
+    url = BrokerURL.parse(mosquitto_running.url)
+    publisher = MqttPublisher(url, unique_lifter, outbox, await_store=True)
+    publisher.start()
+    assert await publisher.wait_connected(10)
+    stamper = EventStamper("kept")
+    publisher.publish_events(set_starts("kept", 1, 5, stamper))
+    await subscriber.until(has_seqs({1, 2, 3, 4, 5}), what="seq 1..5")
+    # Acknowledged by the broker, but no store has them: they stay.
+    assert outbox.count(unique_lifter) == 5
+
+    confirm = mqtt_subscriber(f"backspotter/v1/{unique_lifter}/stored")  # only to publish
+    confirm.publish(stored_topic(unique_lifter), encode(stored_payload("kept", 3)))
+    await eventually(lambda: outbox.count(unique_lifter) == 2, 10.0, "seq 1..3 confirmed")
+
+    # A store consumer subscribes (again): what it has not confirmed comes again.
+    before = len(seqs(subscriber.messages))
+    confirm.publish(STORE_READY_TOPIC, encode(store_ready_payload("gym", "c1")))
+    await subscriber.until(
+        lambda messages: sorted(seqs(messages)[before:]) == [4, 5], what="seq 4 and 5 again"
+    )
+    confirm.publish(stored_topic(unique_lifter), encode(stored_payload("kept", 5)))
+    await publisher.close()  # waits for the confirmation of the last two
+    assert outbox.count(unique_lifter) == 0

@@ -81,11 +81,14 @@ def test_a_file_from_before_versioning_is_migrated_keeping_its_rows(tmp_path: Pa
     assert rows[1].queued_ms >= before
     outbox.add("alice", [("t/rep", event("S2", 1, 5))])
     assert [r.session_id for r in outbox.pending("alice")] == ["S1", None, "S2"]
+    # Version 3 reads each event's seq, so a store's confirmation can clear the old rows too.
+    assert outbox.confirm("alice", "S1", 1) == 1
+    assert [r.session_id for r in outbox.pending("alice")] == [None, "S2"]
     outbox.close()
     version = sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0]
-    assert version == OUTBOX_VERSION == 2
+    assert version == OUTBOX_VERSION == 3
     # Opening again applies nothing twice (a second ALTER TABLE would fail).
-    assert len(Outbox(path).pending("alice")) == 3
+    assert len(Outbox(path).pending("alice")) == 2
 
 
 def test_a_file_from_a_newer_backspotter_is_refused(tmp_path: Path) -> None:

@@ -47,7 +47,7 @@ def config_for(
     return ServiceConfig(
         tuple(lifters),
         mqtt_url=None if url is None else BrokerURL.parse(url),
-        db_path=db,
+        db=db,
         outbox_path=outbox_path_for(db),
         embedded_broker=embedded,
     )

@@ -1,4 +1,5 @@
-"""The session store: migrations, incremental writing, the read API, and a killed writer."""
+"""The session store: migrations, incremental writing, the read API, and a killed writer, on
+SQLite and on a real PostgreSQL."""
 
 from __future__ import annotations
 
@@ -7,16 +8,20 @@ import sqlite3
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+import psycopg
 import pytest
 from brokers import wait_until
+from postgres import PostgresServer
 
 from processing.events import AngleTrace, Event
+from processing.store.exc import StoreError
+from processing.store.location import PostgresURL, StoreLocation
 from processing.store.reader import SessionStore
-from processing.store.schema import StoreError
 from processing.store.writer import SessionRecord, StoreWriter
 from processing.wire.messages import EventStamper
 
@@ -81,16 +86,24 @@ SESSION_EVENTS = [
 ]
 
 
-def write_session(path: Path, session_id: str, lifter: str, started_ms: int) -> None:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def location(request: pytest.FixtureRequest, tmp_path: Path) -> StoreLocation:
+    """A new store: an SQLite file, or a fresh database on the test PostgreSQL."""
+    if request.param == "sqlite":
+        return tmp_path / "store.sqlite3"
+    return PostgresURL.parse(request.getfixturevalue("postgres_url"))
+
+
+def write_session(path: StoreLocation, session_id: str, lifter: str, started_ms: int) -> None:
     """A whole session through the writer, as the service writes it."""
     writer = StoreWriter(path)
     writer.begin_session(SessionRecord(session_id, lifter, started_ms, ("sim://?seed=1",)))
     stamper = EventStamper(session_id)
-    writer.add_events(session_id, stamper.stamp(SESSION_EVENTS[:3], started_ms + 10_000))
+    writer.add_events(lifter, stamper.stamp(SESSION_EVENTS[:3], started_ms + 10_000))
     writer.add_trace(
         session_id, AngleTrace(np.array([10.0, 10.04, 10.08]), np.array([1.0, np.nan, 2.5]))
     )
-    writer.add_events(session_id, stamper.stamp(SESSION_EVENTS[3:], started_ms + 110_000))
+    writer.add_events(lifter, stamper.stamp(SESSION_EVENTS[3:], started_ms + 110_000))
     writer.close()
 
 
@@ -143,8 +156,8 @@ def test_a_newer_file_is_refused(tmp_path: Path) -> None:
         SessionStore(path)
 
 
-def test_written_sessions_read_back(tmp_path: Path) -> None:
-    path = tmp_path / "store.sqlite3"
+def test_written_sessions_read_back(location: StoreLocation) -> None:
+    path = location
     write_session(path, "s-alice-1", "alice", T0_MS)
     write_session(path, "s-bob-1", "bob", T0_MS + 3_600_000)
     write_session(path, "s-alice-2", "alice", T0_MS + 86_400_000)
@@ -180,8 +193,8 @@ def test_written_sessions_read_back(tmp_path: Path) -> None:
             store.get_session("missing")
 
 
-def test_soreness_log(tmp_path: Path) -> None:
-    path = tmp_path / "store.sqlite3"
+def test_soreness_log(location: StoreLocation) -> None:
+    path = location
     write_session(path, "s1", "alice", T0_MS)
     write_session(path, "s2", "alice", T0_MS + 86_400_000)
     with SessionStore(path) as store:
@@ -223,3 +236,40 @@ def committed_span_s(path: Path) -> float:
     except sqlite3.OperationalError:  # the writer is still creating the schema
         return 0.0
     return 0.0 if first is None else float(last - first)
+
+
+def pg_versions(url: str) -> list[int]:
+    with psycopg.connect(url) as db:
+        return [v for (v,) in db.execute("SELECT version FROM schema_version ORDER BY version")]
+
+
+def test_postgresql_gets_the_same_migrations_once_under_concurrent_opens(postgres_url: str) -> None:
+    location = PostgresURL.parse(postgres_url)
+    # Consumers of a gym start together: each opens (and would migrate) the store at once.
+    with ThreadPoolExecutor(4) as pool:
+        stores = list(pool.map(lambda _: SessionStore(location), range(4)))
+    for store in stores:
+        store.close()
+    assert pg_versions(postgres_url) == [1, 2, 3, 4]
+    with psycopg.connect(postgres_url) as db:
+        db.execute("INSERT INTO schema_version VALUES (99, 0, 'from the future')")
+    with pytest.raises(StoreError, match="schema version 99"):
+        SessionStore(location)
+
+
+def test_an_unreachable_postgresql_is_a_store_error_without_the_password(
+    postgres_server: PostgresServer, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PGPASSWORD", "not-the-password")
+    url = postgres_server.url_for("coach", postgres_url.rsplit("/", 1)[1])
+    with pytest.raises(StoreError, match="password authentication failed") as refused:
+        SessionStore(PostgresURL.parse(url))
+    assert "not-the-password" not in str(refused.value)
+    monkeypatch.setenv("PGPASSWORD", postgres_server.password)
+    write_session(PostgresURL.parse(url), "s1", "alice", T0_MS)  # the coach role may write
+
+
+def test_a_password_in_the_url_is_refused_without_repeating_it() -> None:
+    with pytest.raises(ValueError, match="PGPASSWORD") as refused:
+        PostgresURL.parse("postgresql://coach:hunter2@db.gym/backspotter")
+    assert "hunter2" not in str(refused.value)

@@ -36,7 +36,7 @@ def render() -> None:
             "The live feed is off (no MQTT broker configured). Start the dashboard with --mqtt URL."
         )
         return
-    live_panel(shared_feed(settings.mqtt_url, str(settings.db_path)))
+    live_panel(shared_feed(settings.mqtt_url, str(settings.db)))
 
 
 @st.fragment(run_every=REFRESH_S)

@@ -19,7 +19,7 @@ MODE_NAMES = {"dual": "Two sensors", "single": "One sensor"}
 def render() -> None:
     """Lifter, soreness form, chart, log."""
     settings = settings_from_env()
-    store = shared_store(str(settings.db_path))
+    store = shared_store(str(settings.db))
     zone = browser_zone()
     st.title("Progress and soreness")
     lifters = store.lifters()
@@ -33,7 +33,7 @@ def render() -> None:
     st.subheader("Over the weeks")
     mode = _choose_mode(sessions)
     charted = [s for s in sessions if s.mode == mode]
-    points = progress_points(charted, rep_stats(settings.db_path, [s.id for s in charted]), zone)
+    points = progress_points(charted, rep_stats(store, [s.id for s in charted]), zone)
     st.plotly_chart(progress_figure(points, soreness, mode), key="progress-chart")
     _soreness_log(soreness, {s.id: s for s in sessions}, zone)
 

@@ -38,7 +38,7 @@ _ALERT_STYLE = "background-color: #ffebee; color: #b71c1c; font-weight: 700"
 def render() -> None:
     """Pick a session, then show it."""
     settings = settings_from_env()
-    store = shared_store(str(settings.db_path))
+    store = shared_store(str(settings.db))
     zone = browser_zone()
     st.title("Session review")
     chosen = pick_session(store.list_sessions(), st.query_params.get("session"), zone, "review")
@@ -47,7 +47,7 @@ def render() -> None:
         return
     st.query_params["session"] = chosen.id
     detail = store.get_session(chosen.id)
-    stats = rep_stats(settings.db_path, [chosen.id]).get(chosen.id)
+    stats = rep_stats(store, [chosen.id]).get(chosen.id)
     _headline(detail, worst_rep_text(stats))
     trace = store.get_trace(chosen.id)
     _trace(trace, detail)
@@ -61,10 +61,9 @@ def _headline(detail: SessionDetail, worst: str) -> None:
     summary = detail.summary
     threshold = "—" if summary.threshold_deg is None else f"{summary.threshold_deg:.0f}°"
     sensors = "two sensors" if summary.mode == "dual" else "one sensor"
-    st.caption(
-        f"{angle_label(summary.mode)} ({sensors}), alert threshold {threshold}. "
-        f"Sources: {', '.join(summary.sources)}"
-    )
+    # A gym's store consumer knows the session from its events alone: no source URLs.
+    sources = f" Sources: {', '.join(summary.sources)}" if summary.sources else ""
+    st.caption(f"{angle_label(summary.mode)} ({sensors}), alert threshold {threshold}.{sources}")
     for column, (label, value, key) in zip(
         st.columns([1, 1, 1, 3]),
         [

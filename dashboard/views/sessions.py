@@ -20,7 +20,7 @@ ALL_LIFTERS = "All lifters"
 def render() -> None:
     """Filters, then the table."""
     settings = settings_from_env()
-    store = shared_store(str(settings.db_path))
+    store = shared_store(str(settings.db))
     zone = browser_zone()
     st.title("Sessions")
     lifter, since, until = _filters(store, zone)
@@ -28,7 +28,7 @@ def render() -> None:
     if not sessions:
         st.info("No sessions match. Record one with `backspotter run` or `backspotter demo`.")
         return
-    rows = session_rows(sessions, rep_stats(settings.db_path, [s.id for s in sessions]), zone)
+    rows = session_rows(sessions, rep_stats(store, [s.id for s in sessions]), zone)
     count = f"{len(sessions)} session{'s' if len(sessions) != 1 else ''}"
     st.caption(f"{count}, newest first. Select a row to review the session.")
     picked = st.dataframe(

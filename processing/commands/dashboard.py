@@ -21,7 +21,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from processing.commands.db_option import add_db_option
 from processing.commands.option_ranges import PORT
+from processing.store.location import StoreLocation
 
 DEFAULT_PORT = 8501
 DEFAULT_ADDRESS = "localhost"
@@ -35,7 +37,7 @@ class DashboardOptions:
 
     port: int
     address: str
-    db_path: Path
+    db: StoreLocation
     #: Broker of the live page, or None for no live feed.
     mqtt_url: str | None
     password: str | None = None
@@ -64,9 +66,7 @@ def register(subparsers: Any) -> None:
         default=DEFAULT_ADDRESS,
         help="address to listen on, e.g. 0.0.0.0 for every interface (default: %(default)s)",
     )
-    parser.add_argument(
-        "--db", type=Path, metavar="PATH", help="session store (default: in the user data dir)"
-    )
+    add_db_option(parser)
     parser.add_argument(
         "--mqtt",
         metavar="URL",
@@ -108,7 +108,7 @@ def dashboard_environment(
     from dashboard.config import DB_ENV, MQTT_ENV, PASSWORD_ENV
 
     env = {k: v for k, v in environ.items() if k != PASSWORD_ENV}
-    env[DB_ENV] = str(options.db_path)
+    env[DB_ENV] = str(options.db)
     env[MQTT_ENV] = options.mqtt_url or ""
     if options.password:
         env[PASSWORD_ENV] = options.password

@@ -76,7 +76,7 @@ def sim_config(url: BrokerURL, db_path: Path, seed: int, speed: float) -> Servic
     return ServiceConfig(
         (LifterSpec(DEMO_LIFTER, (source,)),),
         mqtt_url=url,
-        db_path=db_path,
+        db=db_path,
         outbox_path=outbox_path_for(db_path),
         embedded_broker=False,
     )

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
+from processing.commands.db_option import add_db_option
 from processing.commands.threshold_options import add_threshold_options, reference_settings
 
 if TYPE_CHECKING:
@@ -19,8 +19,8 @@ DEFAULT_LIFTER = "default"
 
 
 def add_output_options(parser: argparse.ArgumentParser) -> None:
-    """``--mqtt``, ``--no-mqtt``, ``--no-embedded-broker``, ``--db``, the threshold options,
-    ``--cue``."""
+    """``--mqtt``, ``--no-mqtt``, ``--no-embedded-broker``, ``--db``, ``--no-db``, the threshold
+    options, ``--cue``."""
     parser.add_argument(
         "--mqtt",
         metavar="URL",
@@ -34,8 +34,17 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="never start the embedded broker, even when nothing listens at a localhost URL",
     )
+    add_db_option(parser)
     parser.add_argument(
-        "--db", type=Path, metavar="PATH", help="session store (default: in the user data dir)"
+        "--no-db",
+        action="store_true",
+        help="keep no session store (a gym's hub: its store consumers keep the events)",
+    )
+    parser.add_argument(
+        "--await-store",
+        action="store_true",
+        help="keep each event in the outbox until a gym's store consumer (backspotter store) "
+        "confirms it stored it, and send what is unconfirmed again when a consumer subscribes",
     )
     add_threshold_options(parser)
     parser.add_argument(
@@ -51,12 +60,16 @@ def serve(args: argparse.Namespace, lifters: list[tuple[str, tuple[str, ...]]], 
 
     from processing.live.outbox import outbox_path_for
     from processing.live.service import LifterSpec, ServiceConfig
+    from processing.store.exc import StoreError
     from processing.store.reader import default_db_path
-    from processing.store.schema import StoreError
     from processing.wire.mqtt_url import BrokerURL
     from sensor.exc import DeviceError, RecordingFormatError, SourceURLError
 
-    db_path = args.db or default_db_path()
+    conflict = _conflicting_outputs(args)
+    if conflict:
+        print(f"backspotter {args.command}: {conflict}", file=sys.stderr)
+        return 2
+    db = None if args.no_db else args.db or default_db_path()
     try:
         config = ServiceConfig(
             tuple(
@@ -64,9 +77,10 @@ def serve(args: argparse.Namespace, lifters: list[tuple[str, tuple[str, ...]]], 
                 for name, urls in lifters
             ),
             mqtt_url=None if args.no_mqtt else BrokerURL.parse(args.mqtt),
-            db_path=db_path,
-            outbox_path=outbox_path_for(db_path),
+            db=db,
+            outbox_path=outbox_path_for(db),
             embedded_broker=not args.no_embedded_broker,
+            await_store=args.await_store,
         )
         return asyncio.run(_serve(config, cue))
     except (ValueError, SourceURLError, RecordingFormatError) as error:  # bad input
@@ -75,6 +89,15 @@ def serve(args: argparse.Namespace, lifters: list[tuple[str, tuple[str, ...]]], 
     except (OSError, DeviceError, StoreError) as error:  # the world did not cooperate
         print(f"backspotter {args.command}: {error}", file=sys.stderr)
         return 1
+
+
+def _conflicting_outputs(args: argparse.Namespace) -> str | None:
+    """What is wrong with the combination of output options, if anything."""
+    if args.no_db and args.db is not None:
+        return "give --db or --no-db, not both"
+    if args.await_store and args.no_mqtt:
+        return "--await-store waits for a store consumer over MQTT: it needs MQTT on"
+    return None
 
 
 async def _serve(config: ServiceConfig, cue_kind: str) -> int:

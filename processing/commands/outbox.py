@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from processing.commands.db_option import add_db_option
+
 if TYPE_CHECKING:
     from processing.live.outbox import Outbox, PendingSession
 
@@ -20,13 +22,7 @@ if TYPE_CHECKING:
 def register(subparsers: Any) -> None:
     """Add the ``outbox`` subcommand with its ``list`` and ``purge`` actions."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--db",
-        type=Path,
-        metavar="PATH",
-        help="session store whose outbox to use, as given to run/replay "
-        "(default: in the user data dir)",
-    )
+    add_db_option(common, "session store whose outbox to use, as given to run/replay")
     common.add_argument(
         "--lifter",
         action="append",

@@ -4,14 +4,18 @@ through the on-disk outbox, live angles at QoS 0.
 The outbox, not paho's memory, is the one list of unacknowledged events, and all of it is sent
 again (oldest first) on each new connection. What is delivered late that way (queued during an
 outage, or left by an earlier run) is logged with its age, once per connection. Subscribers
-drop the rare duplicate by ``(session_id, seq)``. Connecting, the MQTT 5 / 3.1.1 negotiation
-and reconnecting are :mod:`processing.live.mqtt_connection`'s job; this module keeps the books
-of what was sent.
+drop the rare duplicate by ``(session_id, seq)``. A hub of a gym (``await_store``) keeps
+each event until a store consumer confirms it stored it, and sends what is unconfirmed again
+whenever a consumer (re)subscribes: a broker restart that lost a consumer group's shared
+subscription (Mosquitto 2.0 does) then costs a delay, not events. Connecting, the MQTT 5 /
+3.1.1 negotiation and reconnecting are :mod:`processing.live.mqtt_connection`'s job; this
+module keeps the books of what was sent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import secrets
 from collections.abc import Mapping, Sequence
@@ -23,12 +27,14 @@ from paho.mqtt.reasoncodes import ReasonCode
 from processing.live.mqtt_connection import ConnectionHooks, MqttConnection
 from processing.live.outbox import Outbox, OutboxRow, format_age
 from processing.wire.messages import (
+    STORE_READY_TOPIC,
     encode,
     event_topic,
     live_topic,
     now_ms,
     status_payload,
     status_topic,
+    stored_topic,
 )
 from processing.wire.mqtt_url import BrokerURL
 
@@ -86,11 +92,22 @@ class LateDeliveries:
 class MqttPublisher:
     """Publishes one lifter's topics; reconnects by itself and never drops an event."""
 
-    def __init__(self, url: BrokerURL, lifter: str, outbox: Outbox, mqtt5: bool = True) -> None:
-        """Publisher of ``lifter`` to ``url``; ``mqtt5=False`` skips trying MQTT 5 (amqtt)."""
+    def __init__(
+        self,
+        url: BrokerURL,
+        lifter: str,
+        outbox: Outbox,
+        mqtt5: bool = True,
+        await_store: bool = False,
+    ) -> None:
+        """Publisher of ``lifter`` to ``url``; ``mqtt5=False`` skips trying MQTT 5 (amqtt);
+        ``await_store`` keeps events until a store consumer confirms them."""
         self.url = url
         self.lifter = lifter
         self._outbox = outbox
+        self._await_store = await_store
+        #: Set while no event of this lifter waits in the outbox.
+        self._all_stored = asyncio.Event()
         #: In-flight QoS 1 messages of this connection: paho mid -> outbox row (None: status).
         self._inflight: dict[int, int | None] = {}
         self._settled = asyncio.Event()
@@ -101,6 +118,8 @@ class MqttPublisher:
             accepted=self._resend_all,
             published=self._on_publish,
             abandoned=self._forget_inflight,
+            subscriptions=(stored_topic(lifter), STORE_READY_TOPIC) if await_store else (),
+            received=self._received,
         )
         client_id = f"backspotter-{lifter}-{secrets.token_hex(4)}"
         self._link = MqttConnection(url, client_id, lifter, hooks, mqtt5)
@@ -129,6 +148,7 @@ class MqttPublisher:
             return
         messages = [(event_topic(self.lifter, e["type"]), encode(e)) for e in envelopes]
         row_ids = self._outbox.add(self.lifter, messages)
+        self._all_stored.clear()
         if self.connected:
             for row_id, (topic, payload) in zip(row_ids, messages, strict=True):
                 self._send(topic, payload, row_id)
@@ -147,7 +167,8 @@ class MqttPublisher:
             self._send_status()
 
     async def close(self, drain_timeout_s: float = 3.0) -> None:
-        """Publish ``ended``, wait (bounded) for acknowledgements, disconnect cleanly.
+        """Publish ``ended``, wait (bounded) for acknowledgements (and the store's confirmations
+        with ``await_store``), disconnect cleanly.
 
         ``ended`` (not ``offline``, which the last will says) tells a dashboard the session
         stopped as it should. Events still unacknowledged stay in the outbox for the next run.
@@ -156,7 +177,7 @@ class MqttPublisher:
         if self.connected:
             self._send_status()
             try:
-                await asyncio.wait_for(self._settled.wait(), drain_timeout_s)
+                await asyncio.wait_for(self._drained(), drain_timeout_s)
             except TimeoutError:
                 log.debug("%s: %d message(s) still in flight", self.lifter, len(self._inflight))
         await self._link.stop()
@@ -170,6 +191,12 @@ class MqttPublisher:
                 self.lifter,
                 self.url,
             )
+
+    async def _drained(self) -> None:
+        """Until nothing is in flight (and, awaiting the store, nothing is unconfirmed)."""
+        await self._settled.wait()
+        if self._await_store and self._outbox.count(self.lifter):
+            await self._all_stored.wait()
 
     def _will(self) -> tuple[str, bytes]:
         """The last will: ``offline`` for the current session, retained by the broker."""
@@ -191,10 +218,29 @@ class MqttPublisher:
         if reason.is_failure:
             log.error("%s rejected a message of %s: %s", self.url, self.lifter, reason)
         elif row_id is not None:
-            self._outbox.ack(row_id)
+            if self._await_store:
+                self._outbox.delivered(row_id)
+            else:
+                self._outbox.ack(row_id)
             self._late.acknowledged(row_id)
         if not self._inflight:
             self._settled.set()
+
+    def _received(self, topic: str, payload: bytes) -> None:
+        """A store's confirmation (forget what it has), or a consumer that (re)subscribed
+        (send it everything unconfirmed: what it lacks, it never confirms)."""
+        if topic == STORE_READY_TOPIC:
+            for row in self._outbox.pending(self.lifter):
+                self._send(row.topic, row.payload, row.id)
+            return
+        try:
+            confirmed = json.loads(payload)
+            self._outbox.confirm(self.lifter, str(confirmed["session_id"]), int(confirmed["seq"]))
+        except (ValueError, TypeError, KeyError) as error:
+            log.warning("%s: ignored a malformed store confirmation: %s", self.lifter, error)
+            return
+        if not self._outbox.count(self.lifter):
+            self._all_stored.set()
 
     def _forget_inflight(self) -> None:
         """The connection is gone: nothing in flight will be acknowledged, the outbox resends."""

@@ -64,6 +64,9 @@ class ConnectionHooks:
     published: Callable[[int, ReasonCode], None]
     #: The client was dropped; whatever it had in flight will never be acknowledged.
     abandoned: Callable[[], None]
+    #: Topics to subscribe to (QoS 1) on every connection, and what to do with a message.
+    subscriptions: tuple[str, ...] = ()
+    received: Callable[[str, bytes], None] | None = None
 
 
 class MqttConnection:
@@ -189,10 +192,12 @@ class MqttConnection:
         """A paho client with the callbacks, credentials, TLS and last will of this connection."""
         client = _configured_client(self.url, self._client_id, self._protocol)
         will_topic, will_payload = self._hooks.will()
-        client.will_set(will_topic, will_payload, 1, True, self._will_props)
+        will_props = _json_properties(PacketTypes.WILLMESSAGE, self._protocol)
+        client.will_set(will_topic, will_payload, 1, True, will_props)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
+        client.on_message = self._on_message
         return client
 
     def _on_connect(
@@ -206,6 +211,8 @@ class MqttConnection:
         self._outage_logged = False
         log.info("connected to %s (MQTT %s) for %s", self.url, self.protocol, self._name)
         self._resolve_handshake(_Handshake(None, True))
+        if self._hooks.subscriptions:
+            client.subscribe([(topic, 1) for topic in self._hooks.subscriptions])
         self._hooks.accepted()
 
     def _on_disconnect(
@@ -221,6 +228,11 @@ class MqttConnection:
     ) -> None:
         """PUBACK, or a QoS 0 message left the socket: the owner decides which."""
         self._hooks.published(mid, reason)
+
+    def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
+        """A message on one of the subscriptions: the owner's business."""
+        if self._hooks.received is not None:
+            self._hooks.received(message.topic, bytes(message.payload))
 
     def _resolve_handshake(self, result: _Handshake) -> None:
         """Wake the connection attempt with its outcome."""
@@ -250,11 +262,6 @@ class MqttConnection:
     def _props(self) -> Properties | None:
         """MQTT 5 PUBLISH properties marking the payload as JSON; None under 3.1.1."""
         return _json_properties(PacketTypes.PUBLISH, self._protocol)
-
-    @property
-    def _will_props(self) -> Properties | None:
-        """The same for the last will."""
-        return _json_properties(PacketTypes.WILLMESSAGE, self._protocol)
 
     def _log_outage(self, what: str) -> None:
         """Warn once per outage, not on every retry."""

@@ -1,7 +1,9 @@
 """On-disk outbox: events are stored before publishing and deleted only once acknowledged.
 
 A broker outage or a service restart therefore delays events but never loses them; the
-publisher sends the remaining rows again, oldest first, on every new connection. Rows belong to
+publisher sends the remaining rows again, oldest first, on every new connection. A hub that
+waits for a gym's store (``--await-store``) keeps a row the broker acknowledged (marked
+delivered) until a store consumer confirms the session is stored up to its ``seq``. Rows belong to
 a *stream* (one lifter), so one file can serve every lifter of a process. Each row keeps its
 session and when it was queued, so late deliveries can say how late, and
 ``backspotter outbox`` can list and purge what waits.
@@ -20,6 +22,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from processing.store.location import StoreLocation
+from processing.store.reader import default_db_path
+
 #: Schema steps, in order: SQL statements, then what SQL alone cannot do. ``PRAGMA
 #: user_version`` records how many a file has. Version 1 is the original table (``IF NOT
 #: EXISTS``: files from before versioning have it already, at user_version 0).
@@ -36,6 +41,11 @@ _V1 = """
 _V2 = """
     ALTER TABLE outbox ADD COLUMN session_id TEXT;
     ALTER TABLE outbox ADD COLUMN queued_ms INTEGER;
+"""
+_V3 = """
+    ALTER TABLE outbox ADD COLUMN seq INTEGER;
+    ALTER TABLE outbox ADD COLUMN delivered_ms INTEGER;
+    CREATE INDEX outbox_session ON outbox (stream, session_id, seq);
 """
 
 
@@ -86,9 +96,9 @@ class Outbox:
         with self._transaction():
             for topic, payload in messages:
                 cursor = self._db.execute(
-                    "INSERT INTO outbox (stream, topic, payload, session_id, queued_ms)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (stream, topic, payload, _session_of(payload), queued_ms),
+                    "INSERT INTO outbox (stream, topic, payload, session_id, queued_ms, seq)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (stream, topic, payload, _session_of(payload), queued_ms, _seq_of(payload)),
                 )
                 ids.append(int(cursor.lastrowid or 0))
         return ids
@@ -108,6 +118,20 @@ class Outbox:
     def ack(self, row_id: int) -> None:
         """The broker has the message: forget it."""
         self._db.execute("DELETE FROM outbox WHERE id = ?", (row_id,))
+
+    def delivered(self, row_id: int) -> None:
+        """The broker has the message; keep it until a store confirms it."""
+        self._db.execute(
+            "UPDATE outbox SET delivered_ms = ? WHERE id = ?", (time.time_ns() // 1_000_000, row_id)
+        )
+
+    def confirm(self, stream: str, session_id: str, seq: int) -> int:
+        """A store has the session's events ``1..seq``: forget them; returns how many went."""
+        cursor = self._db.execute(
+            "DELETE FROM outbox WHERE stream = ? AND session_id = ? AND seq <= ?",
+            (stream, session_id, seq),
+        )
+        return int(cursor.rowcount)
 
     def count(self, stream: str | None = None) -> int:
         """How many rows wait, in one stream or in all."""
@@ -210,7 +234,13 @@ def _backfill(db: sqlite3.Connection) -> None:
         )
 
 
-_MIGRATIONS: tuple[_Migration, ...] = ((_V1, None), (_V2, _backfill))
+def _backfill_seq(db: sqlite3.Connection) -> None:
+    """Version 3 on an older file: rows get their event's ``seq``."""
+    for row_id, payload in db.execute("SELECT id, payload FROM outbox").fetchall():
+        db.execute("UPDATE outbox SET seq = ? WHERE id = ?", (_seq_of(bytes(payload)), row_id))
+
+
+_MIGRATIONS: tuple[_Migration, ...] = ((_V1, None), (_V2, _backfill), (_V3, _backfill_seq))
 OUTBOX_VERSION = len(_MIGRATIONS)
 
 
@@ -229,6 +259,12 @@ def _session_of(payload: bytes) -> str | None:
     return session_id if isinstance(session_id, str) else None
 
 
+def _seq_of(payload: bytes) -> int | None:
+    """The ``seq`` an event payload carries, if any."""
+    seq = _field(payload, "seq")
+    return seq if isinstance(seq, int) else None
+
+
 def format_age(age_ms: int) -> str:
     """An age a person reads: ``0.4 s``, ``12 s``, ``3 min 5 s``, ``2 h 7 min``, ``3 d 4 h``."""
     seconds = max(age_ms, 0) / 1000
@@ -243,6 +279,8 @@ def format_age(age_ms: int) -> str:
     return f"{whole} s"
 
 
-def outbox_path_for(db_path: Path) -> Path:
-    """The outbox beside a session store: ``NAME.outbox.sqlite3`` next to ``NAME.sqlite3``."""
-    return db_path.with_name(f"{db_path.stem}.outbox.sqlite3")
+def outbox_path_for(db: StoreLocation | None) -> Path:
+    """The outbox beside an SQLite session store (``NAME.outbox.sqlite3`` next to
+    ``NAME.sqlite3``); with a PostgreSQL store or none, beside the default store's file."""
+    path = db if isinstance(db, Path) else default_db_path()
+    return path.with_name(f"{path.stem}.outbox.sqlite3")

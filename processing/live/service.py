@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from processing.live.backlog import Backlog, coalesce
 from processing.live.broker import ensure_broker
 from processing.live.mqtt import MqttPublisher
 from processing.live.outbox import Outbox
+from processing.store.location import StoreLocation
 from processing.store.writer import SessionRecord, StoreWriter
 from processing.wire.messages import (
     EventStamper,
@@ -59,12 +61,15 @@ class ServiceConfig:
 
     lifters: tuple[LifterSpec, ...]
     mqtt_url: BrokerURL | None = None
-    db_path: Path | None = None
+    #: The session store: an SQLite file or a PostgreSQL database.
+    db: StoreLocation | None = None
     outbox_path: Path | None = None
     #: Start an embedded broker when nothing listens at a localhost ``mqtt_url``.
     embedded_broker: bool = True
     #: How long stopping waits for the broker to acknowledge the last events.
     drain_timeout_s: float = 3.0
+    #: Keep events until a gym's store consumer confirms them (a hub with no store of its own).
+    await_store: bool = False
 
     def __post_init__(self) -> None:
         names = [lifter.name for lifter in self.lifters]
@@ -147,7 +152,7 @@ class LifterSession:
                         self._handle(item, arrived_s)
         finally:
             if self.begun:
-                self._emit(self.pipeline.finish(), time.time())
+                self._emit(self.pipeline.finish(), time.time(), final=True)
                 self._note_input_quality()
             await self.source.aclose()
 
@@ -207,13 +212,14 @@ class LifterSession:
         if self.store is not None and (dropped or truncated):
             self.store.set_input_quality(self.session_id, dropped, truncated)
 
-    def _emit(self, update: Update, received_at_s: float) -> None:
-        """Stamp the events and hand them, with the live angles, to every output."""
+    def _emit(self, update: Update, received_at_s: float, final: bool = False) -> None:
+        """Stamp the events and hand them, with the live angles, to every output (``final``:
+        the session's last update, after which nothing may wait in the live buffer)."""
         ts_ms = now_ms()
         events = self._stamper.stamp(update.events, ts_ms)
         if self.publisher is not None:
             self.publisher.publish_events(events)
-            live = self._live.add(update.angles, time.monotonic())
+            live = self._live.add(update.angles, math.inf if final else time.monotonic())
             if live is not None:
                 self.publisher.publish_live(live)
         if not events and not len(update.angles):
@@ -222,7 +228,7 @@ class LifterSession:
         for observer in self.observers:
             observer.on_update(result)
         if self.store is not None:
-            self.store.add_events(self.session_id, events)
+            self.store.add_events(self.spec.name, events)
             self.store.add_trace(self.session_id, update.angles)
 
 
@@ -235,12 +241,15 @@ class _Outputs:
     url: BrokerURL | None
     #: False when the broker is the embedded amqtt, which speaks MQTT 3.1.1 only.
     mqtt5: bool
+    await_store: bool = False
 
     def publisher(self, lifter: str) -> MqttPublisher | None:
         """A publisher for ``lifter``, or None when MQTT is off."""
         if self.url is None or self.outbox is None:
             return None
-        return MqttPublisher(self.url, lifter, self.outbox, mqtt5=self.mqtt5)
+        return MqttPublisher(
+            self.url, lifter, self.outbox, mqtt5=self.mqtt5, await_store=self.await_store
+        )
 
 
 class Service:
@@ -286,7 +295,7 @@ class Service:
     async def _open_outputs(self, stack: contextlib.AsyncExitStack) -> _Outputs:
         """Session store, embedded broker if needed, and outbox, each closed by ``stack``."""
         config = self.config
-        store = None if config.db_path is None else StoreWriter(config.db_path)
+        store = None if config.db is None else StoreWriter(config.db)
         if store is not None:
             stack.callback(store.close)
         if config.mqtt_url is None or config.outbox_path is None:
@@ -296,7 +305,9 @@ class Service:
             stack.push_async_callback(broker.stop)
         outbox = Outbox(config.outbox_path)
         stack.callback(outbox.close)
-        return _Outputs(store, outbox, config.mqtt_url, mqtt5=broker is None)
+        return _Outputs(
+            store, outbox, config.mqtt_url, mqtt5=broker is None, await_store=config.await_store
+        )
 
     def _raise_first_failure(self, results: list[BaseException | None]) -> None:
         """Log every lifter's failure and raise the first (cancellation is a normal stop)."""

@@ -1,9 +1,10 @@
-"""The session store: an SQLite file (WAL) of sessions, sets, reps, events, angle traces and
-soreness notes (schema and migrations in :mod:`processing.store.schema`), and the small typed
-read API the dashboard uses.
+"""The session store: sessions, sets, reps, events, angle traces and soreness notes in an
+SQLite file (WAL) or a PostgreSQL database (schema and migrations in
+:mod:`processing.store.schema`), and the small typed read API the dashboard uses.
 
-The service writes it through :class:`processing.store.writer.StoreWriter`; everything else
-(dashboard, reports) reads it through :class:`SessionStore`.
+The service writes it through :class:`processing.store.writer.StoreWriter`, a gym's store
+consumers through :mod:`processing.store.ingest`; everything else (dashboard, reports) reads
+it through :class:`SessionStore`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +21,8 @@ from typing import Any
 import platformdirs
 
 from processing.events import AngleTrace
+from processing.store.database import Parameters
+from processing.store.location import StoreLocation
 from processing.store.schema import connect, unpack_trace
 
 
@@ -113,22 +117,26 @@ class SorenessEntry:
     note: str
 
 
+_REP_COLUMNS = (
+    "set_number, number, start_t, lockout_t, end_t, concentric_s, eccentric_s,"
+    " peak_flexion_deg, flexion_alert, seconds_above_threshold"
+)
+
 _SUMMARY_SQL = """
 SELECT s.id, s.lifter, s.started_ms, s.ended_ms, s.mode, s.threshold_deg, s.sources,
     (SELECT count(*) FROM sets WHERE session_id = s.id),
     (SELECT count(*) FROM reps WHERE session_id = s.id),
     (SELECT count(*) FROM events WHERE session_id = s.id AND type = 'flexion_alert'),
     (SELECT max(peak_flexion_deg) FROM reps WHERE session_id = s.id)
-FROM sessions AS s
-"""
+FROM sessions AS s"""
 
 
 class SessionStore:
     """Read API of the store (plus the soreness log); safe to share between threads."""
 
-    def __init__(self, path: Path | None = None) -> None:
-        self.path = path or default_db_path()
-        self._db = connect(self.path)
+    def __init__(self, location: StoreLocation | None = None) -> None:
+        self.location = location or default_db_path()
+        self._db = connect(self.location)
         self._lock = threading.Lock()
 
     def __enter__(self) -> SessionStore:
@@ -138,7 +146,7 @@ class SessionStore:
         self.close()
 
     def close(self) -> None:
-        """Close the file."""
+        """Close the connection."""
         self._db.close()
 
     def lifters(self) -> list[str]:
@@ -153,19 +161,22 @@ class SessionStore:
         until: datetime | None = None,
     ) -> list[SessionSummary]:
         """Sessions started in ``[since, until)``, newest first, optionally of one lifter."""
-        since_ms = None if since is None else to_epoch_ms(since)
-        until_ms = None if until is None else to_epoch_ms(until)
+        conditions = {
+            "s.lifter = :lifter": lifter,
+            "s.started_ms >= :since_ms": None if since is None else to_epoch_ms(since),
+            "s.started_ms < :until_ms": None if until is None else to_epoch_ms(until),
+        }
+        given = {sql: value for sql, value in conditions.items() if value is not None}
+        where = " AND ".join(given) or "1 = 1"
+        parameters = {sql.rsplit(":", 1)[1]: value for sql, value in given.items()}
         rows = self._query(
-            _SUMMARY_SQL + "WHERE (?1 IS NULL OR s.lifter = ?1)"
-            " AND (?2 IS NULL OR s.started_ms >= ?2) AND (?3 IS NULL OR s.started_ms < ?3)"
-            " ORDER BY s.started_ms DESC, s.id DESC",
-            (lifter, since_ms, until_ms),
+            f"{_SUMMARY_SQL} WHERE {where} ORDER BY s.started_ms DESC, s.id DESC", parameters
         )
         return [_summary(row) for row in rows]
 
     def get_session(self, session_id: str) -> SessionDetail:
         """A session with its sets, reps and events; ``KeyError`` if there is none."""
-        rows = self._query(_SUMMARY_SQL + "WHERE s.id = ?", (session_id,))
+        rows = self._query(_SUMMARY_SQL + " WHERE s.id = ?", (session_id,))
         if not rows:
             raise KeyError(f"no session {session_id!r}")
         return SessionDetail(_summary(rows[0]), self._sets(session_id), self._events(session_id))
@@ -190,13 +201,12 @@ class SessionStore:
                 "SELECT 1 FROM sessions WHERE id = ?", (session_id,)
             ).fetchone():
                 raise KeyError(f"no session {session_id!r}")
-            cursor = self._db.execute(
-                "INSERT INTO soreness (session_id, logged_ms, score, note) VALUES (?, ?, ?, ?)",
+            (entry_id,) = self._db.execute(
+                "INSERT INTO soreness (session_id, logged_ms, score, note) VALUES (?, ?, ?, ?)"
+                " RETURNING id",
                 (session_id, logged_ms, score, note),
-            )
-        return SorenessEntry(
-            int(cursor.lastrowid or 0), session_id, to_datetime(logged_ms), score, note
-        )
+            ).fetchone()
+        return SorenessEntry(int(entry_id), session_id, to_datetime(logged_ms), score, note)
 
     def soreness_for(
         self, session_id: str | None = None, lifter: str | None = None
@@ -205,24 +215,35 @@ class SessionStore:
         rows = self._query(
             "SELECT so.id, so.session_id, so.logged_ms, so.score, so.note FROM soreness AS so"
             " JOIN sessions AS s ON s.id = so.session_id"
-            " WHERE (?1 IS NULL OR so.session_id = ?1) AND (?2 IS NULL OR s.lifter = ?2)"
+            " WHERE (so.session_id = :session_id OR :session_id IS NULL)"
+            " AND (s.lifter = :lifter OR :lifter IS NULL)"
             " ORDER BY so.logged_ms, so.id",
-            (session_id, lifter),
+            {"session_id": session_id, "lifter": lifter},
         )
         return [
             SorenessEntry(int(i), str(sid), to_datetime(ms), int(score), str(note))
             for i, sid, ms, score, note in rows
         ]
 
+    def reps_by_session(self, session_ids: Collection[str]) -> dict[str, list[StoredRep]]:
+        """The reps of each of ``session_ids`` that has any, in order."""
+        wanted = sorted(set(session_ids))
+        if not wanted:
+            return {}
+        rows = self._query(
+            f"SELECT session_id, {_REP_COLUMNS} FROM reps"
+            f" WHERE session_id IN ({', '.join('?' * len(wanted))})"
+            " ORDER BY session_id, set_number, number",
+            tuple(wanted),
+        )
+        reps: dict[str, list[StoredRep]] = {}
+        for session_id, *rep in rows:
+            reps.setdefault(str(session_id), []).append(_rep(rep))
+        return reps
+
     def _sets(self, session_id: str) -> tuple[StoredSet, ...]:
         """Sets of a session with their reps, in order."""
-        rows = self._query(
-            "SELECT set_number, number, start_t, lockout_t, end_t, concentric_s, eccentric_s,"
-            " peak_flexion_deg, flexion_alert, seconds_above_threshold FROM reps"
-            " WHERE session_id = ? ORDER BY set_number, number",
-            (session_id,),
-        )
-        reps = [_rep(row) for row in rows]
+        reps = self.reps_by_session([session_id]).get(session_id, [])
         sets = self._query(
             "SELECT number, start_t, end_t FROM sets WHERE session_id = ? ORDER BY number",
             (session_id,),
@@ -243,7 +264,7 @@ class SessionStore:
             for seq, kind, t, ts, payload in rows
         )
 
-    def _query(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[Any]:
+    def _query(self, sql: str, parameters: Parameters = ()) -> list[Any]:
         """All rows of a query, under the lock."""
         with self._lock:
             return self._db.execute(sql, parameters).fetchall()

@@ -1,25 +1,24 @@
 """Schema of the session store and its migrations: ordered, each applied once, in a transaction.
 
-A file records the migrations applied to it in ``schema_version``; opening a file applies the
-ones it lacks, so a store written by any earlier Backspotter keeps its sessions.
+A store records the migrations applied to it in ``schema_version``; opening it applies the
+ones it lacks, so a store written by any earlier Backspotter keeps its sessions. SQLite and
+PostgreSQL share the list and its version numbers (column types mapped by
+:func:`processing.store.database.postgres_ddl`); on PostgreSQL an advisory lock lets several
+store consumers start at once.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from processing.events import AngleTrace
-
-
-class StoreError(Exception):
-    """The store file cannot be used (e.g. written by a newer Backspotter)."""
+from processing.store.database import Database, open_database
+from processing.store.exc import StoreError
+from processing.store.location import StoreLocation
 
 
 @dataclass(frozen=True)
@@ -30,7 +29,7 @@ class Migration:
     version: int
     description: str
     statements: tuple[str, ...]
-    upgrade: Callable[[sqlite3.Connection], None] | None = None
+    upgrade: Callable[[Database], None] | None = None
 
 
 def pack_trace(traces: Sequence[AngleTrace]) -> tuple[float, float, bytes, bytes] | None:
@@ -55,9 +54,7 @@ def unpack_trace(chunks: Sequence[tuple[bytes, bytes]]) -> AngleTrace:
     return AngleTrace(t_s[order], angle_deg[order])
 
 
-def insert_trace_chunk(
-    db: sqlite3.Connection, session_id: str, traces: Sequence[AngleTrace]
-) -> None:
+def insert_trace_chunk(db: Database, session_id: str, traces: Sequence[AngleTrace]) -> None:
     """Store consecutive traces of a session as one row."""
     chunk = pack_trace(traces)
     if chunk is not None:
@@ -69,9 +66,9 @@ def _bytes(values: np.ndarray) -> bytes:
     return np.asarray(values, dtype="<f8").tobytes()
 
 
-def _trace_points_to_chunks(db: sqlite3.Connection) -> None:
+def _trace_points_to_chunks(db: Database) -> None:
     """Version 3: each session's per-point trace rows become one chunk; the old table goes."""
-    sessions = [sid for (sid,) in db.execute("SELECT DISTINCT session_id FROM trace")]
+    sessions = [sid for (sid,) in db.execute("SELECT DISTINCT session_id FROM trace").fetchall()]
     for session_id in sessions:
         rows = db.execute(
             "SELECT t, angle_deg FROM trace WHERE session_id = ? ORDER BY t", (session_id,)
@@ -175,24 +172,28 @@ MIGRATIONS: tuple[Migration, ...] = (
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """Open (creating and migrating if needed) the store at ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(path, isolation_level=None, timeout=10.0, check_same_thread=False)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    db.execute("PRAGMA foreign_keys=ON")
-    migrate(db)
+def connect(location: StoreLocation) -> Database:
+    """Open (creating and migrating if needed) the store at ``location``.
+
+    Raises :class:`StoreError` when the store is newer than this Backspotter or a PostgreSQL
+    server cannot be reached.
+    """
+    db = open_database(location)
+    try:
+        migrate(db)
+    except BaseException:
+        db.close()
+        raise
     return db
 
 
-def migrate(db: sqlite3.Connection) -> int:
-    """Apply the migrations the file lacks, in order; returns the resulting version."""
-    db.execute(
-        "CREATE TABLE IF NOT EXISTS schema_version ("
-        " version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL, description TEXT NOT NULL)"
-    )
-    with transaction(db, immediate=True):
+def migrate(db: Database) -> int:
+    """Apply the migrations the store lacks, in order; returns the resulting version."""
+    with db.transaction(exclusive=True):
+        db.execute_ddl(
+            "CREATE TABLE IF NOT EXISTS schema_version ("
+            " version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL, description TEXT NOT NULL)"
+        )
         current = schema_version(db)
         if current > SCHEMA_VERSION:
             raise StoreError(
@@ -201,7 +202,7 @@ def migrate(db: sqlite3.Connection) -> int:
             )
         for migration in MIGRATIONS[current:]:
             for statement in migration.statements:
-                db.execute(statement)
+                db.execute_ddl(statement)
             if migration.upgrade is not None:
                 migration.upgrade(db)
             db.execute(
@@ -211,19 +212,7 @@ def migrate(db: sqlite3.Connection) -> int:
     return SCHEMA_VERSION
 
 
-def schema_version(db: sqlite3.Connection) -> int:
-    """The highest migration applied to the file (0 for a new file)."""
+def schema_version(db: Database) -> int:
+    """The highest migration applied to the store (0 for a new one)."""
     row = db.execute("SELECT max(version) FROM schema_version").fetchone()
     return int(row[0] or 0)
-
-
-@contextmanager
-def transaction(db: sqlite3.Connection, immediate: bool = False) -> Iterator[None]:
-    """Run the block in one transaction (``immediate`` takes the write lock at once)."""
-    db.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
-    try:
-        yield
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")

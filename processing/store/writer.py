@@ -13,23 +13,23 @@ from __future__ import annotations
 import collections
 import json
 import logging
-import math
 import queue
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from processing.events import AngleTrace
-from processing.store.schema import connect, insert_trace_chunk, transaction
-from processing.wire.messages import encode
+from processing.store.database import Database
+from processing.store.ingest import ingest
+from processing.store.location import StoreLocation
+from processing.store.schema import connect, insert_trace_chunk
 
 log = logging.getLogger(__name__)
 
-Operation = Callable[[sqlite3.Connection], None]
+#: A write applied by the thread; what it returns is not used.
+Operation = Callable[[Database], object]
 
 
 @dataclass(frozen=True)
@@ -46,13 +46,13 @@ class SessionRecord:
 class StoreWriter:
     """Queue of writes applied by one background thread (the only writer of the file)."""
 
-    def __init__(self, path: Path, commit_interval_s: float = 0.5) -> None:
-        self.path = path
+    def __init__(self, location: StoreLocation, commit_interval_s: float = 0.5) -> None:
+        self.location = location
         self.commit_interval_s = commit_interval_s
         self._queue: queue.SimpleQueue[Operation | None] = queue.SimpleQueue()
         self._traces: collections.deque[tuple[str, AngleTrace]] = collections.deque()
         self._error: BaseException | None = None
-        connect(path).close()  # create and migrate now, so errors surface in the caller
+        connect(location).close()  # create and migrate now, so errors surface in the caller
         self._thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
         self._thread.start()
 
@@ -65,10 +65,10 @@ class StoreWriter:
         values = (dropped_samples, int(truncated), session_id)
         self._put(lambda db: _update_input_quality(db, values))
 
-    def add_events(self, session_id: str, envelopes: Sequence[Mapping[str, Any]]) -> None:
-        """Store stamped events, and the sets and reps they describe."""
+    def add_events(self, lifter: str, envelopes: Sequence[Mapping[str, Any]]) -> None:
+        """Store a lifter's stamped events, and the sets and reps they describe."""
         if envelopes:
-            self._put(lambda db: _insert_events(db, session_id, envelopes))
+            self._put(lambda db: ingest(db, lifter, envelopes))
 
     def add_trace(self, session_id: str, trace: AngleTrace) -> None:
         """Store live angle points (non-finite ones are skipped)."""
@@ -90,11 +90,11 @@ class StoreWriter:
     def _raise_if_failed(self) -> None:
         """Surface an error of the writer thread in the caller."""
         if self._error is not None:
-            raise RuntimeError(f"writing the session store {self.path} failed") from self._error
+            raise RuntimeError(f"writing the session store {self.location} failed") from self._error
 
     def _run(self) -> None:
         """Thread body: apply writes, committing at most ``commit_interval_s`` after the first."""
-        db = connect(self.path)
+        db = connect(self.location)
         try:
             self._apply_until_closed(db)
         except BaseException as error:  # reported to the caller by the next _put/close
@@ -103,17 +103,17 @@ class StoreWriter:
         finally:
             db.close()
 
-    def _apply_until_closed(self, db: sqlite3.Connection) -> None:
+    def _apply_until_closed(self, db: Database) -> None:
         """One transaction per ``commit_interval_s``: queued operations, then angle points."""
         while True:
             deadline = time.monotonic() + self.commit_interval_s
-            with transaction(db):
+            with db.transaction():
                 open_ = self._apply_until(db, deadline)
                 self._sweep_traces(db)
             if not open_:
                 return
 
-    def _apply_until(self, db: sqlite3.Connection, deadline: float) -> bool:
+    def _apply_until(self, db: Database, deadline: float) -> bool:
         """Apply operations in the open transaction until ``deadline``; False on close."""
         while (left_s := deadline - time.monotonic()) > 0:
             try:
@@ -125,7 +125,7 @@ class StoreWriter:
             operation(db)
         return True
 
-    def _sweep_traces(self, db: sqlite3.Connection) -> None:
+    def _sweep_traces(self, db: Database) -> None:
         """Store the angle traces handed over so far: one chunk row per session."""
         by_session: dict[str, list[AngleTrace]] = {}
         while self._traces:
@@ -135,11 +135,12 @@ class StoreWriter:
             insert_trace_chunk(db, session_id, traces)
 
 
-def _insert_session(db: sqlite3.Connection, session: SessionRecord) -> None:
-    """The ``sessions`` row."""
+def _insert_session(db: Database, session: SessionRecord) -> None:
+    """The ``sessions`` row (a store consumer sharing the database may have made it first)."""
     db.execute(
         "INSERT INTO sessions (id, lifter, started_ms, threshold_deg, sources)"
-        " VALUES (?, ?, ?, ?, ?)",
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE"
+        " SET started_ms = excluded.started_ms, sources = excluded.sources",
         (
             session.id,
             session.lifter,
@@ -150,86 +151,6 @@ def _insert_session(db: sqlite3.Connection, session: SessionRecord) -> None:
     )
 
 
-def _update_input_quality(db: sqlite3.Connection, values: tuple[int, int, str]) -> None:
+def _update_input_quality(db: Database, values: tuple[int, int, str]) -> None:
     """Set a session's ``dropped_samples`` and ``truncated``."""
     db.execute("UPDATE sessions SET dropped_samples = ?, truncated = ? WHERE id = ?", values)
-
-
-def _insert_events(
-    db: sqlite3.Connection, session_id: str, envelopes: Sequence[Mapping[str, Any]]
-) -> None:
-    """Events, then whatever each one changes in the session, set and rep tables."""
-    db.executemany(
-        "INSERT OR IGNORE INTO events (session_id, seq, type, t, ts_ms, payload)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        [(session_id, e["seq"], e["type"], e["t"], e["ts"], encode(e).decode()) for e in envelopes],
-    )
-    for envelope in envelopes:
-        apply = _EVENT_EFFECTS.get(envelope["type"])
-        if apply is not None:
-            apply(db, session_id, envelope)
-
-
-def _on_session_start(db: sqlite3.Connection, session_id: str, e: Mapping[str, Any]) -> None:
-    """The pipeline knows the mode and the threshold it really uses."""
-    db.execute(
-        "UPDATE sessions SET mode = ?, threshold_deg = ? WHERE id = ?",
-        (e["mode"], e["threshold_deg"], session_id),
-    )
-
-
-def _on_threshold(db: sqlite3.Connection, session_id: str, e: Mapping[str, Any]) -> None:
-    """The reference reps set the threshold the rest of the session is judged by."""
-    db.execute(
-        "UPDATE sessions SET threshold_deg = ? WHERE id = ?", (e["threshold_deg"], session_id)
-    )
-
-
-def _on_session_end(db: sqlite3.Connection, session_id: str, e: Mapping[str, Any]) -> None:
-    """A session without an end time was cut short (killed service)."""
-    db.execute("UPDATE sessions SET ended_ms = ? WHERE id = ?", (e["ts"], session_id))
-
-
-def _on_set_start(db: sqlite3.Connection, session_id: str, e: Mapping[str, Any]) -> None:
-    """A new set row."""
-    db.execute(
-        "INSERT OR IGNORE INTO sets (session_id, number, start_t) VALUES (?, ?, ?)",
-        (session_id, e["set"], e["t"]),
-    )
-
-
-def _on_set_end(db: sqlite3.Connection, session_id: str, e: Mapping[str, Any]) -> None:
-    """Close a set."""
-    db.execute(
-        "UPDATE sets SET end_t = ? WHERE session_id = ? AND number = ?",
-        (e["t"], session_id, e["set"]),
-    )
-
-
-def _on_rep(db: sqlite3.Connection, session_id: str, e: Mapping[str, Any]) -> None:
-    """A rep row; its set grows to include it."""
-    peak = e["peak_flexion_deg"]
-    peak_deg = peak if peak is not None and math.isfinite(peak) else None
-    db.execute(
-        "INSERT OR IGNORE INTO reps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            session_id, e["set"], e["rep"], e["start"], e["lockout"], e["end"],
-            e["concentric_s"], e["eccentric_s"], peak_deg,
-            bool(e["flexion_alert"]), e["seconds_above_threshold"],
-        ),
-    )  # fmt: skip
-    db.execute(
-        "UPDATE sets SET end_t = max(coalesce(end_t, ?1), ?1)"
-        " WHERE session_id = ?2 AND number = ?3",
-        (e["end"], session_id, e["set"]),
-    )
-
-
-_EVENT_EFFECTS: dict[str, Callable[[sqlite3.Connection, str, Mapping[str, Any]], None]] = {
-    "session_start": _on_session_start,
-    "threshold": _on_threshold,
-    "session_end": _on_session_end,
-    "set_start": _on_set_start,
-    "set_end": _on_set_end,
-    "rep": _on_rep,
-}

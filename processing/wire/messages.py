@@ -58,6 +58,26 @@ def live_topic(lifter: str) -> str:
     return f"{topic_root(lifter)}/live"
 
 
+def stored_topic(lifter: str) -> str:
+    """Where store consumers confirm what of a lifter's sessions they have stored (QoS 1)."""
+    return f"{topic_root(lifter)}/stored"
+
+
+#: Where a store consumer says it has (re)subscribed (QoS 1): hubs that wait for the store
+#: send again whatever it has not confirmed, which a broker restart may have lost.
+STORE_READY_TOPIC = "backspotter/store/v1/ready"
+
+
+def stored_payload(session_id: str, seq: int) -> dict[str, Any]:
+    """A ``stored`` confirmation: every event ``1..seq`` of the session is committed."""
+    return {"v": PAYLOAD_VERSION, "session_id": session_id, "seq": seq, "ts": now_ms()}
+
+
+def store_ready_payload(group: str, client_id: str) -> dict[str, Any]:
+    """A store consumer's announcement that it is subscribed."""
+    return {"v": PAYLOAD_VERSION, "group": group, "client_id": client_id, "ts": now_ms()}
+
+
 def now_ms() -> int:
     """Wall-clock time as epoch milliseconds (UTC)."""
     return time.time_ns() // 1_000_000

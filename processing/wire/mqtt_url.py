@@ -12,6 +12,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 #: Environment variable read for the password when the URL names a user but no password,
 #: so the password need not appear on the command line (where ``ps`` shows it).
 PASSWORD_ENV = "BACKSPOTTER_MQTT_PASSWORD"
+#: ...or a file named by this variable, whose first line is the password (a container secret).
+PASSWORD_FILE_ENV = "BACKSPOTTER_MQTT_PASSWORD_FILE"
 DEFAULT_URL = "mqtt://localhost:1883"
 _DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
 
@@ -45,7 +47,7 @@ class BrokerURL:
         username = unquote(parts.username) if parts.username else None
         password = unquote(parts.password) if parts.password is not None else None
         if username is not None and password is None:
-            password = environ.get(PASSWORD_ENV)
+            password = environ.get(PASSWORD_ENV) or _password_from_file(environ)
         ca = parse_qs(parts.query).get("ca")
         ca_file = Path(ca[-1]) if ca else None
         return cls(parts.scheme, parts.hostname, port, username, password, ca_file)
@@ -73,3 +75,15 @@ class BrokerURL:
     def __repr__(self) -> str:
         """Same as ``str()``: reprs end up in logs and tracebacks too."""
         return f"BrokerURL({str(self)!r})"
+
+
+def _password_from_file(environ: Mapping[str, str]) -> str | None:
+    """The first line of the file ``BACKSPOTTER_MQTT_PASSWORD_FILE`` names, if it names one."""
+    path = environ.get(PASSWORD_FILE_ENV)
+    if not path:
+        return None
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError as error:
+        raise ValueError(f"cannot read {PASSWORD_FILE_ENV} {path}: {error.strerror}") from None
+    return lines[0].strip() if lines else None

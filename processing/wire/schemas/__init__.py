@@ -16,7 +16,7 @@ from referencing import Registry, Resource
 
 SCHEMA_DIR = Path(__file__).parent
 #: Payloads that are not events.
-OTHER_PAYLOADS = ("status", "live")
+OTHER_PAYLOADS = ("status", "live", "stored", "store_ready")
 
 
 @functools.cache
