@@ -50,7 +50,23 @@ async def eventually(condition: Callable[[], bool], timeout_s: float, what: str)
         await asyncio.sleep(0.01)
 
 
-class MosquittoBroker:
+class ServerProcess:
+    """A server the tests start, stop and start again as a child process."""
+
+    _process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """Process id while running."""
+        return self._process.pid if self.running and self._process is not None else None
+
+    @property
+    def running(self) -> bool:
+        """True while the process is alive."""
+        return self._process is not None and self._process.poll() is None
+
+
+class MosquittoBroker(ServerProcess):
     """A real Mosquitto process; restarts keep its port, config and persistence file."""
 
     host = "127.0.0.1"
@@ -81,16 +97,6 @@ class MosquittoBroker:
     def url(self) -> str:
         """``mqtt://host:port`` of the broker."""
         return f"mqtt://{self.host}:{self.port}"
-
-    @property
-    def pid(self) -> int | None:
-        """Process id while running."""
-        return self._process.pid if self.running and self._process is not None else None
-
-    @property
-    def running(self) -> bool:
-        """True while the process is alive."""
-        return self._process is not None and self._process.poll() is None
 
     def start(self) -> None:
         """Start the broker and wait until it accepts connections."""

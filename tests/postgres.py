@@ -32,7 +32,7 @@ from typing import Literal
 from urllib.parse import quote
 
 import psycopg
-from brokers import free_port, wait_until
+from brokers import ServerProcess, free_port, wait_until
 from psycopg import sql
 from psycopg.rows import TupleRow
 
@@ -131,7 +131,7 @@ def _scratch_parent() -> Path | None:
     return shm if room >= _SHM_MIN_FREE_BYTES and os.access(shm, os.W_OK | os.X_OK) else None
 
 
-class PostgresServer:
+class PostgresServer(ServerProcess):
     """A real PostgreSQL server; ``stop`` and ``start`` keep its port and data directory.
 
     Use it as a context manager (start, then stop and delete the directory), or call ``start``
@@ -185,16 +185,6 @@ class PostgresServer:
     ) -> None:
         """Stop the server and delete its directory."""
         self.close()
-
-    @property
-    def pid(self) -> int | None:
-        """Process id of the postmaster while running."""
-        return self._process.pid if self.running and self._process is not None else None
-
-    @property
-    def running(self) -> bool:
-        """True while the postmaster is alive."""
-        return self._process is not None and self._process.poll() is None
 
     def url_for(self, user: str, dbname: str, *, password: str | None = None) -> str:
         """``postgresql://user[:password]@127.0.0.1:PORT/dbname`` of this server."""
