@@ -392,7 +392,7 @@ async def test_awaiting_the_store_keeps_events_until_confirmed_and_resends_on_re
 
     # A store consumer subscribes (again): what it has not confirmed comes again.
     before = len(seqs(subscriber.messages))
-    confirm.publish(STORE_READY_TOPIC, encode(store_ready_payload("gym", "c1")))
+    confirm.publish(STORE_READY_TOPIC, encode(store_ready_payload("gym", "c1", now_ms())))
     await subscriber.until(
         lambda messages: sorted(seqs(messages)[before:]) == [4, 5], what="seq 4 and 5 again"
     )

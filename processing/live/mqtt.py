@@ -44,6 +44,13 @@ log = logging.getLogger(__name__)
 #: the first moments of every run wait for the first CONNACK (a few ms, or about 1.5 s while
 #: an embedded broker starts and the MQTT 5 attempt falls back): that is not news.
 LATE_AFTER_MS = 5000
+#: On a store consumer's announcement, rows the broker acknowledged up to this long after the
+#: consumer subscribed (by this machine's clock) are sent again too: the clocks may differ.
+CLOCK_SKEW_MS = 10_000
+#: ...and so are rows unconfirmed this long after the broker acknowledged them, whenever: a
+#: consumer that never came back holds them in its session. Not all unconfirmed rows: with a
+#: store that is behind, resending everything on each announcement multiplied its backlog.
+STALE_AFTER_MS = 60_000
 
 
 class LateDeliveries:
@@ -227,20 +234,26 @@ class MqttPublisher:
             self._settled.set()
 
     def _received(self, topic: str, payload: bytes) -> None:
-        """A store's confirmation (forget what it has), or a consumer that (re)subscribed
-        (send it everything unconfirmed: what it lacks, it never confirms)."""
-        if topic == STORE_READY_TOPIC:
-            for row in self._outbox.pending(self.lifter):
-                self._send(row.topic, row.payload, row.id)
-            return
+        """A store's confirmation (forget what it has), or a consumer's announcement (send
+        again what may have reached no store: what it lacks, it never confirms)."""
         try:
-            confirmed = json.loads(payload)
-            self._outbox.confirm(self.lifter, str(confirmed["session_id"]), int(confirmed["seq"]))
+            message = json.loads(payload)
+            if topic == STORE_READY_TOPIC:
+                self._resend_unconfirmed(int(message["subscribed_ms"]))
+                return
+            self._outbox.confirm(self.lifter, str(message["session_id"]), int(message["seq"]))
         except (ValueError, TypeError, KeyError) as error:
-            log.warning("%s: ignored a malformed store confirmation: %s", self.lifter, error)
+            log.warning("%s: ignored a malformed message on %s: %s", self.lifter, topic, error)
             return
         if not self._outbox.count(self.lifter):
             self._all_stored.set()
+
+    def _resend_unconfirmed(self, subscribed_ms: int) -> None:
+        """Send again what the broker may have had no store subscriber for: what it
+        acknowledged before the announcing consumer subscribed, and what is long unconfirmed."""
+        before_ms = max(subscribed_ms + CLOCK_SKEW_MS, now_ms() - STALE_AFTER_MS)
+        for row in self._outbox.unconfirmed(self.lifter, before_ms):
+            self._send(row.topic, row.payload, row.id)
 
     def _forget_inflight(self) -> None:
         """The connection is gone: nothing in flight will be acknowledged, the outbox resends."""

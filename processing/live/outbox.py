@@ -119,6 +119,19 @@ class Outbox:
         """The broker has the message: forget it."""
         self._db.execute("DELETE FROM outbox WHERE id = ?", (row_id,))
 
+    def unconfirmed(self, stream: str, delivered_before_ms: int) -> list[OutboxRow]:
+        """Rows the broker acknowledged before ``delivered_before_ms`` (epoch ms) that no
+        store has confirmed, oldest first."""
+        rows = self._db.execute(
+            "SELECT id, topic, payload, session_id, queued_ms FROM outbox"
+            " WHERE stream = ? AND delivered_ms < ? ORDER BY id",
+            (stream, delivered_before_ms),
+        )
+        return [
+            OutboxRow(int(i), str(topic), bytes(payload), session_id, int(queued_ms))
+            for i, topic, payload, session_id, queued_ms in rows
+        ]
+
     def delivered(self, row_id: int) -> None:
         """The broker has the message; keep it until a store confirms it."""
         self._db.execute(

@@ -19,18 +19,15 @@ again had no subscriber.
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-import jsonschema
-import numpy as np
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
@@ -38,20 +35,20 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from processing.events import AngleTrace
+from processing.live.store_batch import Batch, Received, decode
 from processing.store.database import Database
-from processing.store.ingest import ensure_session, ingest, stored_through
+from processing.store.ingest import ensure_session, store_event, stored_through
 from processing.store.location import StoreLocation
-from processing.store.schema import connect, insert_trace_chunk
+from processing.store.schema import connect, insert_trace_chunks
 from processing.wire.messages import (
     STORE_READY_TOPIC,
     encode,
+    now_ms,
     store_ready_payload,
     stored_payload,
     stored_topic,
 )
 from processing.wire.mqtt_url import BrokerURL
-from processing.wire.schemas import validate_event, validator
 
 log = logging.getLogger(__name__)
 
@@ -106,25 +103,6 @@ class ConsumerCounts:
     batches: int = 0
 
 
-@dataclass(frozen=True)
-class _Message:
-    """One received message, with the connection it came on (acks go back on that one)."""
-
-    topic: str
-    payload: bytes
-    mid: int
-    qos: int
-    connection: int
-
-
-@dataclass
-class _Batch:
-    """Decoded messages of one transaction, per kind, and the lifters they belong to."""
-
-    events: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    traces: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-
-
 class StoreConsumer:
     """One member of a store consumer group; :meth:`run` blocks until ``stop`` is set."""
 
@@ -137,7 +115,7 @@ class StoreConsumer:
         self.counts = ConsumerCounts()
         #: Called with each committed batch's new events (benchmarks stamp them).
         self._on_stored = on_stored
-        self._inbox: queue.SimpleQueue[_Message] = queue.SimpleQueue()
+        self._inbox: queue.SimpleQueue[Received] = queue.SimpleQueue()
         self._connection = 0  # counts connections: a redelivery after a reconnect has a new mid
         self._subscribed = threading.Event()
         self._client = _consumer_client(config)
@@ -146,7 +124,11 @@ class StoreConsumer:
         self._client.on_message = self._on_message
         #: Per session: every event up to this seq is stored (a lower bound; others write too).
         self._stored_through: dict[str, int] = {}
+        #: Sessions whose row this consumer has seen committed.
+        self._sessions: set[str] = set()
         self._announced_s = time.monotonic()
+        #: When the current subscription began (epoch ms), for the announcements.
+        self._since_ms = 0
 
     def run(self, stop: threading.Event) -> None:
         """Store messages until ``stop`` is set; then store what has arrived and disconnect."""
@@ -174,7 +156,7 @@ class StoreConsumer:
         """True once the broker has confirmed the subscriptions."""
         return self._subscribed.wait(timeout_s)
 
-    def _collect(self, stop: threading.Event) -> list[_Message]:
+    def _collect(self, stop: threading.Event) -> list[Received]:
         """Messages received within ``batch_s`` of the first (at most ``max_batch``)."""
         try:
             first = self._inbox.get(timeout=0.2)
@@ -189,22 +171,23 @@ class StoreConsumer:
                 break
         return batch
 
-    def _drain(self) -> list[_Message]:
+    def _drain(self) -> list[Received]:
         """Whatever waits in the inbox now."""
-        batch: list[_Message] = []
+        batch: list[Received] = []
         while True:
             try:
                 batch.append(self._inbox.get_nowait())
             except queue.Empty:
                 return batch
 
-    def _store(self, db: Database, messages: list[_Message], stop: threading.Event) -> Database:
+    def _store(self, db: Database, messages: list[Received], stop: threading.Event) -> Database:
         """Store ``messages`` in one transaction, then acknowledge them; a failed store is
         retried on a new connection until it succeeds or ``stop`` is set (then nothing is
         acknowledged, and the broker sends it all again)."""
         if not messages:
             return db
-        batch = _decode(messages, self.counts)
+        batch = decode(messages)
+        self.counts.malformed += batch.malformed
         wait_s = float(_RETRY_S[0])
         while True:
             try:
@@ -223,17 +206,17 @@ class StoreConsumer:
             self._on_stored(stored)
         return db
 
-    def _confirm(self, db: Database, batch: _Batch) -> None:
+    def _confirm(self, db: Database, batch: Batch) -> None:
         """Tell each session's hub up to which ``seq`` its events are stored (also for
         duplicates: a hub sends again only what it has no confirmation of)."""
-        for lifter, envelopes in batch.events.items():
-            for session_id in dict.fromkeys(e["session_id"] for e in envelopes):
-                known = self._stored_through.get(session_id, 0)
-                through = stored_through(db, session_id, known)
-                self._stored_through[session_id] = through
-                if through:
-                    payload = encode(stored_payload(session_id, through))
-                    self._client.publish(stored_topic(lifter), payload, qos=1)
+        for session_id in batch.events:
+            known = self._stored_through.get(session_id, 0)
+            through = stored_through(db, session_id, known)
+            self._stored_through[session_id] = through
+            if through:
+                lifter, _ = batch.sessions[session_id]
+                payload = encode(stored_payload(session_id, through))
+                self._client.publish(stored_topic(lifter), payload, qos=1)
 
     def _announce_now_and_then(self) -> None:
         """Repeat the announcement every ``announce_s``."""
@@ -243,22 +226,29 @@ class StoreConsumer:
     def _announce(self) -> None:
         """Say on ``backspotter/store/v1/ready`` that this consumer is subscribed."""
         self._announced_s = time.monotonic()
-        payload = store_ready_payload(self.config.group, self.config.client_id)
+        payload = store_ready_payload(self.config.group, self.config.client_id, self._since_ms)
         self._client.publish(STORE_READY_TOPIC, encode(payload), qos=1)
 
-    def _write(self, db: Database, batch: _Batch) -> list[dict[str, Any]]:
-        """One transaction: events (idempotently), then trace chunks; returns the new events."""
+    def _write(self, db: Database, batch: Batch) -> list[dict[str, Any]]:
+        """One transaction: session by session in id order, the row (if this consumer has
+        not made sure of it yet) and the events (idempotently), then every trace chunk in one
+        statement; returns the new events.
+
+        The same order in every consumer means the same lock order: two consumers' batches
+        of the same sessions wait for each other at most, never in a circle.
+        """
         new: list[dict[str, Any]] = []
         with db.transaction():
-            for lifter, envelopes in batch.events.items():
-                for envelope in envelopes:
-                    if ingest(db, lifter, [envelope]):
-                        new.append(envelope)
-            for lifter, payload in batch.traces:
-                _store_trace(db, lifter, payload)
+            for session_id in sorted(batch.sessions):
+                if session_id not in self._sessions:
+                    ensure_session(db, session_id, *batch.sessions[session_id])
+                events = sorted(batch.events.get(session_id, ()), key=lambda e: int(e["seq"]))
+                new += [envelope for envelope in events if store_event(db, envelope)]
+            insert_trace_chunks(db, batch.traces)
+        self._sessions.update(batch.sessions)
         self.counts.events_stored += len(new)
         self.counts.duplicates += sum(map(len, batch.events.values())) - len(new)
-        self.counts.trace_messages += len(batch.traces)
+        self.counts.trace_messages += batch.trace_messages
         self.counts.batches += 1
         return new
 
@@ -270,7 +260,7 @@ class StoreConsumer:
             log.warning("the session store is unreachable: %s", error)
             return db
 
-    def _acknowledge(self, messages: list[_Message]) -> None:
+    def _acknowledge(self, messages: list[Received]) -> None:
         """PUBACK the QoS 1 messages that came on the current connection (the broker sends
         those of an earlier one again by itself)."""
         for message in messages:
@@ -299,59 +289,17 @@ class StoreConsumer:
         if refused:
             log.error("MQTT broker %s refused the subscription: %s", self.config.mqtt_url, refused)
             return
+        self._since_ms = now_ms()
         self._subscribed.set()
         self._announce()
 
     def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
         """Queue the message for the storing thread (network thread: never block here)."""
         self._inbox.put(
-            _Message(
+            Received(
                 message.topic, bytes(message.payload), message.mid, message.qos, self._connection
             )
         )
-
-
-def _parse(message: _Message) -> tuple[str, str, dict[str, Any]]:
-    """``(lifter, "events" or "live", payload)`` of a valid message; ValueError otherwise."""
-    parts = message.topic.split("/")
-    if len(parts) < 4 or parts[:2] != ["backspotter", "v1"]:
-        raise ValueError("not a backspotter/v1 topic")
-    lifter, kind = parts[2], parts[3]
-    payload = json.loads(message.payload)
-    if not isinstance(payload, dict):
-        raise ValueError("the payload is not a JSON object")
-    if kind == "live":
-        validator("live").validate(payload)
-    else:
-        validate_event(payload)
-        if parts[4:] != [payload["type"]]:
-            raise ValueError(f"a {payload['type']} event on the wrong topic")
-    return lifter, kind, payload
-
-
-def _store_trace(db: Database, lifter: str, payload: Mapping[str, Any]) -> None:
-    """A ``live`` message's points as one trace chunk of its session."""
-    ensure_session(db, payload["session_id"], lifter, int(payload["ts"]))
-    points = np.asarray(payload["samples"], dtype=np.float64).reshape(-1, 2)
-    insert_trace_chunk(db, payload["session_id"], [AngleTrace(points[:, 0], points[:, 1])])
-
-
-def _decode(messages: list[_Message], counts: ConsumerCounts) -> _Batch:
-    """Valid messages by kind; malformed ones are logged, counted and left out."""
-    batch = _Batch()
-    for message in messages:
-        try:
-            lifter, kind, payload = _parse(message)
-        except (ValueError, jsonschema.ValidationError) as error:
-            counts.malformed += 1
-            reason = getattr(error, "message", error)
-            log.warning("dropped a malformed message on %s: %s", message.topic, reason)
-            continue
-        if kind == "live":
-            batch.traces.append((lifter, payload))
-        else:
-            batch.events.setdefault(lifter, []).append(payload)
-    return batch
 
 
 def _consumer_client(config: ConsumerConfig) -> paho.Client:

@@ -11,7 +11,7 @@ comes first, a set's end the latest end seen, the threshold of the latest ``seq`
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from processing.store.database import Database
@@ -22,26 +22,38 @@ Envelope = Mapping[str, Any]
 
 def ingest(db: Database, lifter: str, envelopes: Sequence[Envelope]) -> int:
     """Store the events not stored before and what they change; returns how many were new."""
-    for session_id, first_ms in _first_ts_by_session(envelopes).items():
+    for session_id, first_ms in first_ts_by_session(envelopes).items():
         ensure_session(db, session_id, lifter, first_ms)
-    new = 0
-    for envelope in envelopes:
-        if _insert_event(db, envelope):
-            new += 1
-            effect = _EFFECTS.get(envelope["type"])
-            if effect is not None:
-                effect(db, envelope["session_id"], envelope)
-    return new
+    return sum(store_event(db, envelope) for envelope in envelopes)
+
+
+def store_event(db: Database, envelope: Envelope) -> bool:
+    """Store one event of a session whose row exists, and what it changes; False when it was
+    stored before."""
+    if not _insert_event(db, envelope):
+        return False
+    effect = _EFFECTS.get(envelope["type"])
+    if effect is not None:
+        effect(db, envelope["session_id"], envelope)
+    return True
 
 
 def ensure_session(db: Database, session_id: str, lifter: str, seen_ms: int) -> None:
-    """The session's row, started at the earliest wall-clock time any of its messages shows."""
+    """The session's row, started at the earliest wall-clock time any of its messages shows.
+
+    Not an upsert: PostgreSQL's ``ON CONFLICT DO UPDATE`` locks the row FOR UPDATE, which
+    blocks the foreign-key checks of other consumers' inserts into the same session, and their
+    waits for each other deadlocked (bench_gym). The plain update below only locks the row when
+    it changes it, and then FOR NO KEY UPDATE, which those checks do not wait for.
+    """
     db.execute(
         "INSERT INTO sessions (id, lifter, started_ms, sources) VALUES (?, ?, ?, '[]')"
-        " ON CONFLICT (id) DO UPDATE SET started_ms = CASE"
-        " WHEN excluded.started_ms < sessions.started_ms THEN excluded.started_ms"
-        " ELSE sessions.started_ms END",
+        " ON CONFLICT (id) DO NOTHING",
         (session_id, lifter, seen_ms),
+    )
+    db.execute(
+        "UPDATE sessions SET started_ms = ? WHERE id = ? AND started_ms > ?",
+        (seen_ms, session_id, seen_ms),
     )
 
 
@@ -59,8 +71,8 @@ def stored_through(db: Database, session_id: str, known: int = 0) -> int:
     return through
 
 
-def _first_ts_by_session(envelopes: Sequence[Envelope]) -> dict[str, int]:
-    """The earliest ``ts`` per session among ``envelopes``."""
+def first_ts_by_session(envelopes: Iterable[Envelope]) -> dict[str, int]:
+    """The earliest ``ts`` per session among ``envelopes`` (events or ``live`` messages)."""
     first: dict[str, int] = {}
     for envelope in envelopes:
         session_id, ts = envelope["session_id"], int(envelope["ts"])

@@ -10,7 +10,7 @@ store consumers start at once.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,11 +54,17 @@ def unpack_trace(chunks: Sequence[tuple[bytes, bytes]]) -> AngleTrace:
     return AngleTrace(t_s[order], angle_deg[order])
 
 
-def insert_trace_chunk(db: Database, session_id: str, traces: Sequence[AngleTrace]) -> None:
-    """Store consecutive traces of a session as one row."""
-    chunk = pack_trace(traces)
-    if chunk is not None:
-        db.execute("INSERT INTO trace_chunks VALUES (?, ?, ?, ?, ?)", (session_id, *chunk))
+def insert_trace_chunks(
+    db: Database, traces_by_session: Mapping[str, Sequence[AngleTrace]]
+) -> None:
+    """Store each session's consecutive traces as one row, in one statement for all."""
+    rows = [
+        (session_id, *chunk)
+        for session_id, traces in traces_by_session.items()
+        if (chunk := pack_trace(traces)) is not None
+    ]
+    if rows:
+        db.executemany("INSERT INTO trace_chunks VALUES (?, ?, ?, ?, ?)", rows)
 
 
 def _bytes(values: np.ndarray) -> bytes:
@@ -74,7 +80,7 @@ def _trace_points_to_chunks(db: Database) -> None:
             "SELECT t, angle_deg FROM trace WHERE session_id = ? ORDER BY t", (session_id,)
         ).fetchall()
         points = np.array(rows, dtype=np.float64).reshape(-1, 2)
-        insert_trace_chunk(db, session_id, [AngleTrace(points[:, 0], points[:, 1])])
+        insert_trace_chunks(db, {session_id: [AngleTrace(points[:, 0], points[:, 1])]})
     db.execute("DROP TABLE trace")
 
 

@@ -24,7 +24,7 @@ from processing.events import AngleTrace
 from processing.store.database import Database
 from processing.store.ingest import ingest
 from processing.store.location import StoreLocation
-from processing.store.schema import connect, insert_trace_chunk
+from processing.store.schema import connect, insert_trace_chunks
 
 log = logging.getLogger(__name__)
 
@@ -131,8 +131,7 @@ class StoreWriter:
         while self._traces:
             session_id, trace = self._traces.popleft()
             by_session.setdefault(session_id, []).append(trace)
-        for session_id, traces in by_session.items():
-            insert_trace_chunk(db, session_id, traces)
+        insert_trace_chunks(db, by_session)
 
 
 def _insert_session(db: Database, session: SessionRecord) -> None:

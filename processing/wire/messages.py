@@ -73,9 +73,15 @@ def stored_payload(session_id: str, seq: int) -> dict[str, Any]:
     return {"v": PAYLOAD_VERSION, "session_id": session_id, "seq": seq, "ts": now_ms()}
 
 
-def store_ready_payload(group: str, client_id: str) -> dict[str, Any]:
-    """A store consumer's announcement that it is subscribed."""
-    return {"v": PAYLOAD_VERSION, "group": group, "client_id": client_id, "ts": now_ms()}
+def store_ready_payload(group: str, client_id: str, subscribed_ms: int) -> dict[str, Any]:
+    """A store consumer's announcement that it is subscribed (since ``subscribed_ms``)."""
+    return {
+        "v": PAYLOAD_VERSION,
+        "group": group,
+        "client_id": client_id,
+        "subscribed_ms": subscribed_ms,
+        "ts": now_ms(),
+    }
 
 
 def now_ms() -> int:
