@@ -208,3 +208,24 @@ def percentiles_ms(values_s: Sequence[float]) -> list[str]:
         return ["-"] * 4
     ms = np.array(values_s) * 1000
     return [f"{v:.1f}" for v in (*np.percentile(ms, [50, 90, 99]), ms.max())]
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds of a process, of its children it has reaped and of its live descendants
+    (a PostgreSQL postmaster with its backends); 0 once the process is gone."""
+    children: dict[int, list[int]] = defaultdict(list)
+    own: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # ended meanwhile
+        child = int(stat.parent.name)
+        children[int(fields[1])].append(child)
+        own[child] = sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += own.get(current, 0.0)
+        todo += children.get(current, [])
+    return total
