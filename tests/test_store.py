@@ -273,3 +273,19 @@ def test_a_password_in_the_url_is_refused_without_repeating_it() -> None:
     with pytest.raises(ValueError, match="PGPASSWORD") as refused:
         PostgresURL.parse("postgresql://coach:hunter2@db.gym/backspotter")
     assert "hunter2" not in str(refused.value)
+
+
+def test_points_handed_over_before_their_session_row_wait_for_it(tmp_path: Path) -> None:
+    path = tmp_path / "early.sqlite3"
+    writer = StoreWriter(path, commit_interval_s=0.01)
+    early = AngleTrace(np.array([0.0, 0.04]), np.array([1.0, 2.0]))
+    writer.add_trace("late", early)  # its session's row is not even queued yet
+    writer.begin_session(SessionRecord("first", "alice", T0_MS, ("sim://?seed=1",)))
+    writer.add_trace("first", early)
+    # A sweep has run with "late"'s points in hand (and "first"'s row written).
+    wait_until(lambda: committed_span_s(path) > 0, 10.0, "the first session's points")
+    writer.begin_session(SessionRecord("late", "alice", T0_MS + 1, ("sim://?seed=2",)))
+    writer.close()
+    with SessionStore(path) as store:
+        assert store.get_trace("late").angle_deg.tolist() == [1.0, 2.0]
+        assert store.get_trace("first").angle_deg.tolist() == [1.0, 2.0]

@@ -51,6 +51,8 @@ class StoreWriter:
         self.commit_interval_s = commit_interval_s
         self._queue: queue.SimpleQueue[Operation | None] = queue.SimpleQueue()
         self._traces: collections.deque[tuple[str, AngleTrace]] = collections.deque()
+        #: Sessions whose row the thread has written (their points may follow).
+        self._begun: set[str] = set()
         self._error: BaseException | None = None
         connect(location).close()  # create and migrate now, so errors surface in the caller
         self._thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
@@ -58,7 +60,12 @@ class StoreWriter:
 
     def begin_session(self, session: SessionRecord) -> None:
         """Create the session row."""
-        self._put(lambda db: _insert_session(db, session))
+        self._put(lambda db: self._begin(db, session))
+
+    def _begin(self, db: Database, session: SessionRecord) -> None:
+        """The session's row; from now on its angle points may be swept."""
+        _insert_session(db, session)
+        self._begun.add(session.id)
 
     def set_input_quality(self, session_id: str, dropped_samples: int, truncated: bool) -> None:
         """Record how many samples were dropped as impossible and whether the input was cut."""
@@ -126,11 +133,18 @@ class StoreWriter:
         return True
 
     def _sweep_traces(self, db: Database) -> None:
-        """Store the angle traces handed over so far: one chunk row per session."""
+        """Store the angle traces handed over so far: one chunk row per session. Points of a
+        session whose row is still queued (handed over after the transaction's last operation)
+        wait for the next sweep: written now, they would break the foreign key."""
         by_session: dict[str, list[AngleTrace]] = {}
+        waiting: list[tuple[str, AngleTrace]] = []
         while self._traces:
             session_id, trace = self._traces.popleft()
-            by_session.setdefault(session_id, []).append(trace)
+            if session_id in self._begun:
+                by_session.setdefault(session_id, []).append(trace)
+            else:
+                waiting.append((session_id, trace))
+        self._traces.extendleft(reversed(waiting))
         insert_trace_chunks(db, by_session)
 
 
