@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from processing.detect.filters import FilterDesign, StreamFilter
+from processing.detect.filters import SHORT_BLOCK, FilterDesign, StreamFilter
 
 HINGE = FilterDesign("lowpass", (2.0,))
 
@@ -40,3 +40,29 @@ def test_a_stream_gives_the_same_output_on_any_chunking_and_holds_through_gaps()
     held = whole[200:260]
     assert not np.isnan(held).any()
     np.testing.assert_allclose(np.diff(held[-10:]), 0.0, atol=1e-2)  # settled on the last value
+
+
+@pytest.mark.parametrize(
+    "design",
+    [
+        HINGE,
+        FilterDesign("bandpass", (1.2, 3.5)),
+        FilterDesign("lowpass", (0.5,)),
+        FilterDesign("highpass", (0.3,), order=4),
+    ],
+)
+def test_short_blocks_come_out_of_plain_python_as_scipy_filters_them(design: FilterDesign) -> None:
+    # Live blocks (a few ticks) skip scipy's sosfilt for the same recurrence in plain Python:
+    # the numbers must be scipy's to the last bit, or live and offline results would part.
+    rng = np.random.default_rng(11)
+    values = np.cumsum(rng.normal(size=3000)) * 7.0
+    values[:40] = np.nan  # nothing seen yet
+    values[900:1000] = np.nan  # a gap held through
+    values[rng.integers(0, values.size, 30)] = np.nan  # lost samples
+    whole = StreamFilter(design, 50.0).apply(values)  # one long block: scipy's loop
+    assert values.size > SHORT_BLOCK
+    short = StreamFilter(design, 50.0)
+    cuts = np.unique([0, values.size, *rng.integers(0, values.size, 900).tolist()])
+    parts = [short.apply(values[a:b]) for a, b in itertools.pairwise(cuts.tolist())]
+    assert max(b - a for a, b in itertools.pairwise(cuts.tolist())) <= SHORT_BLOCK
+    assert np.concatenate(parts).tobytes() == whole.tobytes()

@@ -3,6 +3,8 @@ trunk swings through a rep is not. Inputs are synthetic up vectors and accelerat
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from processing.detect.signals import SignalConditioner, SignalSettings
@@ -50,3 +52,18 @@ def test_only_steps_that_last_set_the_walking_posture() -> None:
     _, walked, _ = side.signs(steps, np.full(steps.size, 2.0))
     assert np.isnan(walked[: round(2 * RATE_HZ) - 1]).all()
     assert walked[-1] == 5.0
+
+
+def test_blocks_without_a_footfall_keep_the_run_of_steps_as_one_long_block_does() -> None:
+    # A block with no footfall at all (the usual one) takes a shortcut; cut anywhere, the
+    # stream must read as walking exactly where it does in one piece.
+    rng = np.random.default_rng(5)
+    footfall = np.repeat(rng.choice([0.0, 2.0], 60), rng.integers(1, 250, 60)).astype(float)
+    tilt_deg = rng.normal(5.0, 1.0, footfall.size)
+    whole = FaceSide(WALKING_MPS2, min_walk_ticks=round(2 * RATE_HZ))
+    _, _, walking = whole.signs(tilt_deg, footfall)
+    cut = FaceSide(WALKING_MPS2, min_walk_ticks=round(2 * RATE_HZ))
+    edges = np.unique([0, footfall.size, *rng.integers(0, footfall.size, 400).tolist()])
+    pieces = [cut.signs(tilt_deg[a:b], footfall[a:b])[2] for a, b in itertools.pairwise(edges)]
+    assert walking.any() and not walking.all()
+    assert (np.concatenate(pieces) == walking).all()

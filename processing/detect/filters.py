@@ -4,6 +4,10 @@ Every filter here is causal and keeps its ``sosfilt`` state from one block to th
 signal filtered in 0.1 s notifications (live) and in 10 s blocks (``analyze``) comes out the
 same to the last bit of rounding. Designs are made once per (design, sample rate) and cached;
 they are valid for any rate from 20 to 400 Hz whose Nyquist frequency lies above the cutoff.
+
+A live block is a handful of ticks, on which ``scipy.signal.sosfilt`` spends ten times longer
+checking and reshaping its arguments than filtering: short blocks run the same recurrence, in
+the same order of operations, in plain Python, which gives the same numbers to the last bit.
 """
 
 from __future__ import annotations
@@ -18,6 +22,11 @@ from scipy import signal
 from sensor.samples import FloatArray
 
 Band = Literal["lowpass", "highpass", "bandpass"]
+
+#: Blocks of up to this many samples are filtered in plain Python (see the module notes);
+#: longer ones, as offline analysis feeds, by scipy's compiled loop.
+SHORT_BLOCK = 64
+_NAN = float("nan")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,11 +79,15 @@ class StreamFilter:
     def __init__(self, design: FilterDesign, rate_hz: float) -> None:
         """Prepare the sections for ``rate_hz``; the state is set by the first value seen."""
         self._sos = design.sos(rate_hz)
+        self._sections = _sections(self._sos)
+        self._zi = signal.sosfilt_zi(self._sos)
         self._state: FloatArray | None = None
         self._last = float("nan")
 
     def apply(self, values: FloatArray) -> FloatArray:
         """The filtered values of the next block (NaN until the first value is seen)."""
+        if values.size <= SHORT_BLOCK:
+            return self._apply_short(values)
         held = forward_filled(values, self._last)
         out = np.full(held.shape, np.nan)
         seen = np.flatnonzero(~np.isnan(held))
@@ -82,10 +95,48 @@ class StreamFilter:
             return out
         first = int(seen[0])
         if self._state is None:
-            self._state = signal.sosfilt_zi(self._sos) * held[first]
+            self._state = self._zi * held[first]
         out[first:], self._state = signal.sosfilt(self._sos, held[first:], zi=self._state)
         self._last = float(held[-1])
         return out
+
+    def _apply_short(self, values: FloatArray) -> FloatArray:
+        """:meth:`apply` on a short block: the same steps, one plain float at a time."""
+        last = self._last
+        state = None if self._state is None else self._state.tolist()
+        out = []
+        for x in values.tolist():
+            if x != x:  # NaN: hold the last value
+                x = last
+            last = x
+            if x != x:  # nothing seen yet
+                out.append(_NAN)
+                continue
+            if state is None:
+                state = (self._zi * x).tolist()
+            out.append(_filter_sample(self._sections, state, x))
+        if state is not None:
+            self._state = np.array(state)
+            self._last = last
+        return np.array(out, dtype=np.float64)
+
+
+def _sections(sos: FloatArray) -> list[tuple[float, float, float, float, float]]:
+    """Each section's ``b0, b1, b2, a1, a2`` as plain floats (``a0`` is 1 in every design)."""
+    return [(b0, b1, b2, a1, a2) for b0, b1, b2, _, a1, a2 in sos.tolist()]
+
+
+def _filter_sample(
+    sections: list[tuple[float, float, float, float, float]], state: list[list[float]], x: float
+) -> float:
+    """One sample through the cascade of sections (transposed direct form II), updating each
+    section's two state values in place: scipy's ``sosfilt`` loop, operation for operation."""
+    for (b0, b1, b2, a1, a2), z in zip(sections, state, strict=True):
+        y = b0 * x + z[0]
+        z[0] = b1 * x - a1 * y + z[1]
+        z[1] = b2 * x - a2 * y
+        x = y
+    return x
 
 
 def forward_filled(values: FloatArray, before: float) -> FloatArray:

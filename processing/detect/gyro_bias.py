@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from processing.detect.angles import lengths
 from sensor.samples import FloatArray
 
 #: Still samples are averaged in blocks of this many: the running product of the
@@ -56,8 +57,10 @@ class GyroBias:
         self._bias_dps = np.zeros(3)
         self._still_s = 0.0
         self._seen_still = False
+        self._cos_limit = float(np.cos(np.radians(self.settings.still_tilt_deg)))
         self._recent_t_s = np.empty(0)
         self._recent_accel_g = np.empty((0, 3))
+        self._recent_norm_g = np.empty(0)
         self._recent_gyro_dps = np.empty((0, 3))
 
     @property
@@ -73,18 +76,23 @@ class GyroBias:
         unknown and the readings keep all of it)."""
         if t_s.size == 0:
             return gyro_dps, np.zeros(0, dtype=bool)
-        interval_s = np.diff(
-            t_s, prepend=self._recent_t_s[-1:] if self._recent_t_s.size else t_s[:1]
-        )
-        still, window_dps = self._still(t_s, accel_g, gyro_dps)
-        known = self._seen_still | (np.cumsum(still) > 0)
+        before_s = self._recent_t_s[-1:] if self._recent_t_s.size else t_s[:1]
+        still, window_start, all_gyro_dps = self._still(t_s, accel_g, gyro_dps)
+        still_so_far = still.cumsum()
+        known = self._seen_still | (still_so_far > 0)
         self._seen_still = bool(known[-1])
-        bias = np.tile(self._bias_dps, (t_s.size, 1))
-        if still.any():
-            estimates = self._averaged(window_dps[still], self._weights(interval_s[still]))
-            # Each sample uses the estimate of the last still sample at or before it.
-            latest = np.cumsum(still) - 1
-            bias = np.where((latest >= 0)[:, None], estimates[np.maximum(latest, 0)], bias)
+        if not still_so_far[-1]:
+            # Most batches (the sensor moves): the bias known before holds for all of them,
+            # and the window means and intervals, needed only for still samples, are skipped.
+            return gyro_dps - self._bias_dps, known
+        bias_before = self._bias_dps
+        interval_s = t_s - np.concatenate((before_s, t_s[:-1]))
+        offset = all_gyro_dps.shape[0] - t_s.size
+        window_dps = self._window_mean(all_gyro_dps, window_start, offset)
+        estimates = self._averaged(window_dps[still], self._weights(interval_s[still]))
+        # Each sample uses the estimate of the last still sample at or before it.
+        latest = still_so_far - 1
+        bias = np.where((latest >= 0)[:, None], estimates[np.maximum(latest, 0)], bias_before)
         return np.asarray(gyro_dps - bias, dtype=np.float64), known
 
     def _weights(self, interval_s: FloatArray) -> FloatArray:
@@ -111,10 +119,12 @@ class GyroBias:
 
     def _still(
         self, t_s: FloatArray, accel_g: FloatArray, gyro_dps: FloatArray
-    ) -> tuple[np.ndarray, FloatArray]:
+    ) -> tuple[np.ndarray, np.ndarray, FloatArray]:
         """Per sample: whether the accelerometer reads as it did half a window and a window
         ago, in direction and in norm (a swing that passes back through the same direction a
-        window later is not still); and the gyroscope's mean over that window.
+        window later is not still); and, for the gyroscope's mean over that window (see
+        :meth:`_window_mean`), where each sample's window starts among the readings returned
+        last.
 
         The mean, not the sample's own reading, is what a still sample tells of the bias: a
         sensor facing the way it did a window ago has turned, net, about no horizontal axis
@@ -124,40 +134,43 @@ class GyroBias:
         compared with its own earlier value, not with 1 g: a datasheet offset of 40-80 mg
         per axis keeps a resting sensor's norm that far from it."""
         window_s = self.settings.still_window_s
-        norm_g = np.linalg.norm(accel_g, axis=1)
-        all_t_s = np.concatenate([self._recent_t_s, t_s])
-        all_accel_g = np.vstack([self._recent_accel_g, accel_g])
-        all_gyro_dps = np.vstack([self._recent_gyro_dps, gyro_dps])
+        norm_g = lengths(accel_g)
+        all_t_s = np.concatenate((self._recent_t_s, t_s))
+        all_accel_g = np.concatenate((self._recent_accel_g, accel_g))
+        all_norm_g = np.concatenate((self._recent_norm_g, norm_g))
+        all_gyro_dps = np.concatenate((self._recent_gyro_dps, gyro_dps))
         # Keep what a later sample may look back to: everything within a window of the
         # newest, and the last sample before that (the far side of a link gap).
         first = max(int(np.searchsorted(all_t_s, all_t_s[-1] - window_s, side="right")) - 1, 0)
         self._recent_t_s, self._recent_accel_g = all_t_s[first:], all_accel_g[first:]
-        self._recent_gyro_dps = all_gyro_dps[first:]
-        cos_limit = np.cos(np.radians(self.settings.still_tilt_deg))
-        steady = np.ones(t_s.size, dtype=bool)
-        lookbacks = {
-            ago_s: np.searchsorted(all_t_s, t_s - ago_s, side="right") - 1
-            for ago_s in (window_s / 2, window_s)
-        }
-        for before in lookbacks.values():
-            earlier_g = np.where((before >= 0)[:, None], all_accel_g[np.maximum(before, 0)], np.nan)
-            earlier_norm_g = np.linalg.norm(earlier_g, axis=1)
-            cos_turn = np.einsum("ij,ij->i", accel_g, earlier_g) / np.maximum(
-                norm_g * earlier_norm_g, 1e-9
+        self._recent_norm_g, self._recent_gyro_dps = all_norm_g[first:], all_gyro_dps[first:]
+        # Both looks back in one pass over twice the rows (sample k's are rows k and n + k):
+        # a live batch is a few samples, on which each numpy call costs more than its rows.
+        n = t_s.size
+        looks_back_to_s = np.concatenate((t_s - window_s / 2, t_s - window_s))
+        before = np.searchsorted(all_t_s, looks_back_to_s, side="right") - 1
+        # A sample with none that far back is not still. The rows looked back to keep the
+        # norms worked out when they came (the same rows, the same norms).
+        earlier = np.maximum(before, 0)
+        earlier_norm_g = all_norm_g[earlier]
+        twice_g, twice_norm_g = np.concatenate((accel_g, accel_g)), np.concatenate((norm_g, norm_g))
+        cos_turn = np.einsum("ij,ij->i", twice_g, all_accel_g[earlier]) / np.maximum(
+            twice_norm_g * earlier_norm_g, 1e-9
+        )
+        with np.errstate(invalid="ignore"):
+            held = (
+                (before >= 0)
+                & (cos_turn > self._cos_limit)
+                & (np.abs(twice_norm_g - earlier_norm_g) < self.settings.still_accel_g)
             )
-            with np.errstate(invalid="ignore"):
-                steady &= (cos_turn > cos_limit) & (
-                    np.abs(norm_g - earlier_norm_g) < self.settings.still_accel_g
-                )
-        offset = all_t_s.size - t_s.size
-        return steady, self._window_mean(all_gyro_dps, lookbacks[window_s], offset)
+        return held[:n] & held[n:], before[n:], all_gyro_dps
 
     @staticmethod
     def _window_mean(all_dps: FloatArray, before: np.ndarray, offset: int) -> FloatArray:
         """Mean of the readings after ``before[k]`` up to and including sample ``offset + k``
         of ``all_dps`` (from the first reading held where ``before[k]`` is -1: no sample
         that far back, and no still sample either)."""
-        summed = np.vstack([np.zeros((1, 3)), np.cumsum(all_dps, axis=0)])
+        summed = np.concatenate((np.zeros((1, 3)), np.cumsum(all_dps, axis=0)))
         end = offset + np.arange(before.size) + 1
         begin = np.minimum(np.maximum(before + 1, 0), end - 1)
         return np.asarray((summed[end] - summed[begin]) / (end - begin)[:, None], dtype=np.float64)

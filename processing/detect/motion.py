@@ -6,6 +6,7 @@ from enum import IntEnum
 
 import numpy as np
 
+from processing.detect.angles import lengths
 from sensor.samples import GRAVITY_MPS2, FloatArray, SampleBatch
 
 
@@ -40,8 +41,8 @@ def motion_features(batch: SampleBatch, up: FloatArray, gyro_dps: FloatArray) ->
     """The feature table of a batch, one row per sample, given its unit up vectors and its
     angular rate without the gyroscope's bias."""
     out = np.empty((len(batch), N_FEATURES))
-    out[:, Feature.GYRO_DPS] = np.linalg.norm(gyro_dps, axis=1)
-    accel_norm = np.linalg.norm(batch.accel_mps2, axis=1)
+    out[:, Feature.GYRO_DPS] = lengths(gyro_dps)
+    accel_norm = lengths(batch.accel_mps2)
     out[:, Feature.ACCEL_DEVIATION_MPS2] = np.abs(accel_norm - GRAVITY_MPS2)
     along_up_mps2 = np.einsum("ij,ij->i", batch.accel_mps2, up)
     out[:, Feature.VERTICAL_MPS2] = along_up_mps2 - GRAVITY_MPS2

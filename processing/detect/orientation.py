@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import imufusion
 import numpy as np
 
+from processing.detect.angles import lengths
 from processing.detect.gyro_bias import GyroBias, GyroBiasSettings
 from sensor.samples import GRAVITY_MPS2, FloatArray, SampleBatch
 
@@ -186,16 +187,16 @@ class OrientationFilter:
             return gyro_dps
         first = gyro_dps[:1] if self._last_gyro_dps is None else self._last_gyro_dps[None, :]
         self._last_gyro_dps = gyro_dps[-1].copy()
-        before = np.vstack([first, gyro_dps[:-1]])
+        before = np.concatenate((first, gyro_dps[:-1]))
         return np.ascontiguousarray(0.5 * (before + gyro_dps))
 
     def _at_rest(self, gyro_dps: FloatArray, accel_g: FloatArray) -> tuple[list[bool], FloatArray]:
         """Per sample, whether the sensor neither turns nor accelerates; and the direction
         its accelerometer points in, which is then exactly "up"."""
         s = self.settings
-        norm_g = np.linalg.norm(accel_g, axis=1)
+        norm_g = lengths(accel_g)
         resting = (np.abs(norm_g - 1.0) < s.resting_accel_tolerance_g) & (
-            np.linalg.norm(gyro_dps, axis=1) < s.resting_gyro_dps
+            lengths(gyro_dps) < s.resting_gyro_dps
         )
         return resting.tolist(), accel_g / np.maximum(norm_g, 1e-9)[:, None]
 

@@ -80,7 +80,7 @@ class SignalConditioner:
         sacrum sensor's up vectors (``pelvis_up``) when there is one."""
         tilt_deg = self._hinge.apply(face_tilt_deg(up[:, 2]))
         power = np.square(self._band.apply(vertical_mps2))
-        footfall = np.sqrt(np.clip(self._envelope.apply(power), 0.0, None))
+        footfall = np.sqrt(np.maximum(self._envelope.apply(power), 0.0))
         footfall = np.where(self._turning(tilt_deg), 0.0, footfall)
         forward_sign, walking_deg, walking = self._face.signs(tilt_deg, footfall)
         pelvis_deg = np.full(tilt_deg.shape, np.nan)
@@ -96,7 +96,10 @@ class SignalConditioner:
     def _turning(self, tilt_deg: FloatArray) -> np.ndarray:
         """Per tick: whether the smoothed face tilt turns faster than walking allows."""
         steady_deg = self._steady_tilt.apply(tilt_deg)
-        step_deg = np.abs(np.diff(steady_deg, prepend=self._last_steady_deg))
+        # What np.diff(prepend=) computes, without its argument handling (a live block is a
+        # few ticks).
+        before_deg = np.concatenate(([self._last_steady_deg], steady_deg[:-1]))
+        step_deg = np.abs(steady_deg - before_deg[: steady_deg.size])
         if steady_deg.size:
             self._last_steady_deg = float(steady_deg[-1])
         with np.errstate(invalid="ignore"):

@@ -58,6 +58,8 @@ class StandingPosture:
         sensor's gyroscope is still; each counts once the tick loop has passed it."""
         self._take(None)
         still = index % self._every == 0
+        if not still.any():  # most blocks: no tick of the sampling rate among them
+            return
         for role in self._roles:
             with np.errstate(invalid="ignore"):
                 still &= features[role][:, Feature.GYRO_DPS] < self._still_gyro_dps

@@ -50,16 +50,22 @@ class FaceSide:
         """The forward sign in force at each tick of a block (NaN ticks keep the last), the
         mean tilt while walking so far (NaN before any walking), and whether each tick is
         walking."""
+        # np.where, not np.nan_to_num: a live block is a few ticks, on which nan_to_num's
+        # argument handling costs as much as the rest of this method.
         seen = ~np.isnan(tilt_deg)
-        walking = self._walking(seen & (np.nan_to_num(footfall_mps2) > self._walking_mps2))
-        walk_sum = self._walk_sum_deg + np.cumsum(np.where(walking, tilt_deg, 0.0))
-        walk_ticks = self._walk_ticks + np.cumsum(walking)
+        footfall = np.where(np.isnan(footfall_mps2), 0.0, footfall_mps2)
+        walking = self._walking(seen & (footfall > self._walking_mps2))
+        walk_sum = self._walk_sum_deg + np.where(walking, tilt_deg, 0.0).cumsum()
+        walk_ticks = self._walk_ticks + walking.cumsum()
         low = np.minimum.accumulate(np.where(seen, tilt_deg, np.inf))
         high = np.maximum.accumulate(np.where(seen, tilt_deg, -np.inf))
         low = np.minimum(low, self._low_deg)
         high = np.maximum(high, self._high_deg)
-        walked = np.where(walk_ticks > 0, walk_sum / np.maximum(walk_ticks, 1), np.nan)
-        centre = np.nan_to_num(walked)
+        has_walked = walk_ticks > 0
+        # Finite (tilts are angles), so zero where there is none is what nan_to_num gave.
+        walk_mean = walk_sum / np.maximum(walk_ticks, 1)
+        walked = np.where(has_walked, walk_mean, np.nan)
+        centre = np.where(has_walked, walk_mean, 0.0)
         decided = np.isfinite(low)
         signs = np.where(high - centre >= centre - low, 1.0, -1.0)
         signs = np.where(decided, signs, self._sign)
@@ -73,6 +79,9 @@ class FaceSide:
         """Per tick: inside a run of footfalls that has lasted ``min_walk_ticks`` so far.
         Walking is a rhythm; a burst of shaking shorter than that (a bar touching the
         floor, the turn of a quick rep) is not."""
+        if steps.size and not steps.any():  # the usual block: no footfall at all
+            self._steps_ticks = 0
+            return np.full(steps.size, self._min_walk_ticks <= 0)
         ticks = np.arange(steps.size)
         last_still = np.maximum.accumulate(np.where(steps, -1, ticks))
         run = np.where(last_still < 0, ticks + 1 + self._steps_ticks, ticks - last_still)

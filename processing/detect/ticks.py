@@ -153,9 +153,13 @@ class TickAligner:
         """Ticks outside the samples or inside a gap longer than ``max_gap_s``."""
         if track.t_s.size == 0:
             return np.ones(t_s.size, dtype=bool)
+        if self._among_samples(track.t_s, t_s):
+            return np.zeros(t_s.size, dtype=bool)
         after = np.searchsorted(track.t_s, t_s, side="left")
-        before = np.clip(after - 1, 0, None)
-        after_c = np.clip(after, 0, track.t_s.size - 1)
+        # np.maximum and np.minimum, not np.clip: on a live block's few ticks clip's
+        # argument handling costs more than the comparisons.
+        before = np.maximum(after - 1, 0)
+        after_c = np.minimum(after, track.t_s.size - 1)
         # Tick times are index / rate, which can land a rounding step either side of a
         # sample stamped at the very same moment: within that step the sample is the tick's
         # own, or the tick would read as uncovered in one batching and covered in another
@@ -166,6 +170,14 @@ class TickAligner:
         span = track.t_s[after_c] - track.t_s[before]
         outside = (t_s < track.t_s[0] - _SAME_MOMENT_S) | (t_s > track.t_s[-1] + _SAME_MOMENT_S)
         return np.asarray(outside | (~exact & (span > self.settings.max_gap_s)))
+
+    def _among_samples(self, samples_s: FloatArray, t_s: FloatArray) -> bool:
+        """Whether every tick lies within the samples, none of them further apart than
+        ``max_gap_s``: the usual block, cleared by a few numpy calls instead of a score."""
+        first, last = float(samples_s[0]) - _SAME_MOMENT_S, float(samples_s[-1]) + _SAME_MOMENT_S
+        if not (float(t_s[0]) >= first and float(t_s[-1]) <= last):
+            return False
+        return bool((samples_s[1:] - samples_s[:-1] <= self.settings.max_gap_s).all())
 
     def _trim(self, released_s: float) -> None:
         """Forget samples that no future tick can need (keep one at or before the last tick)."""

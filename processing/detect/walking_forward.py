@@ -39,10 +39,11 @@ class WalkingForward:
         horizontal acceleration, each in its own frame; NaN where unseen) and whether the
         lifter walked at each tick."""
         upper, lower = features["upper"][:, HORIZONTAL], features["lower"][:, HORIZONTAL]
-        use = walking & ~np.isnan(upper).any(axis=1) & ~np.isnan(lower).any(axis=1)
-        self._pending_ticks = np.concatenate([self._pending_ticks, ticks[use]])
-        self._pending_upper = np.vstack([self._pending_upper, upper[use]])
-        self._pending_lower = np.vstack([self._pending_lower, lower[use]])
+        if walking.any():  # most blocks: not walking, nothing to keep
+            use = walking & ~np.isnan(upper).any(axis=1) & ~np.isnan(lower).any(axis=1)
+            self._pending_ticks = np.concatenate((self._pending_ticks, ticks[use]))
+            self._pending_upper = np.concatenate((self._pending_upper, upper[use]))
+            self._pending_lower = np.concatenate((self._pending_lower, lower[use]))
         if ticks.size:
             self._take_until(int(ticks[-1]) - self._keep_ticks)
 
@@ -64,6 +65,8 @@ class WalkingForward:
 
     def _take_until(self, tick: int) -> None:
         """Add the waiting walking ticks up to ``tick`` to the sums."""
+        if not self._pending_ticks.size:  # most blocks: no walking waits
+            return
         taken = int(np.searchsorted(self._pending_ticks, tick, side="right"))
         if taken == 0:
             return

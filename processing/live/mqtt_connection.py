@@ -16,7 +16,7 @@ import random
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
@@ -297,12 +297,26 @@ def _open(client: paho.Client, url: BrokerURL) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
+class _PackedOnce(Properties):
+    """Properties that never change once set, packed on the first publish only: paho packs
+    them again for every message, walking every property MQTT 5 knows."""
+
+    def pack(self) -> bytes:
+        """The properties as sent, packed once."""
+        packed = self.__dict__.get("_packed")
+        if packed is None:
+            packed = bytes(super().pack())  # type: ignore[no-untyped-call]
+            # Properties refuses attributes that are not MQTT properties.
+            object.__setattr__(self, "_packed", packed)
+        return cast(bytes, packed)
+
+
 @functools.cache
 def _json_properties(packet_type: int, protocol: MQTTProtocolVersion) -> Properties | None:
-    """Content type ``application/json`` for MQTT 5 (cached: packed per publish, never changed)."""
+    """Content type ``application/json`` for MQTT 5 (cached, and never changed)."""
     if protocol != MQTTProtocolVersion.MQTTv5:
         return None
-    props = Properties(packet_type)  # type: ignore[no-untyped-call]
+    props = _PackedOnce(packet_type)  # type: ignore[no-untyped-call]
     props.ContentType = CONTENT_TYPE
     props.PayloadFormatIndicator = 1
     return props
