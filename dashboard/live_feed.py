@@ -156,10 +156,7 @@ def _make_client(url: BrokerURL) -> paho.Client:
         clean_session=True,
     )
     client.reconnect_delay_set(_RECONNECT_MIN_S, _RECONNECT_MAX_S)
-    if url.username is not None:
-        client.username_pw_set(url.username, url.password)
-    if url.tls:
-        client.tls_set(ca_certs=None if url.ca_file is None else str(url.ca_file))
+    url.log_in(client)
     return client
 
 

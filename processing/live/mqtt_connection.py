@@ -280,10 +280,7 @@ def _configured_client(
         protocol=protocol,
         reconnect_on_failure=False,
     )
-    if url.username is not None:
-        client.username_pw_set(url.username, url.password)
-    if url.tls:
-        client.tls_set(ca_certs=str(url.ca_file) if url.ca_file else None)
+    url.log_in(client)
     return client
 
 

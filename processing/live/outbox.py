@@ -95,25 +95,18 @@ class Outbox:
         queued_ms = time.time_ns() // 1_000_000
         with self._transaction():
             for topic, payload in messages:
+                session_id, seq = _session_and_seq(payload)
                 cursor = self._db.execute(
                     "INSERT INTO outbox (stream, topic, payload, session_id, queued_ms, seq)"
                     " VALUES (?, ?, ?, ?, ?, ?)",
-                    (stream, topic, payload, _session_of(payload), queued_ms, _seq_of(payload)),
+                    (stream, topic, payload, session_id, queued_ms, seq),
                 )
                 ids.append(int(cursor.lastrowid or 0))
         return ids
 
     def pending(self, stream: str) -> list[OutboxRow]:
         """Unacknowledged rows of ``stream``, oldest first."""
-        rows = self._db.execute(
-            "SELECT id, topic, payload, session_id, queued_ms FROM outbox"
-            " WHERE stream = ? ORDER BY id",
-            (stream,),
-        )
-        return [
-            OutboxRow(int(i), str(topic), bytes(payload), session_id, int(queued_ms))
-            for i, topic, payload, session_id, queued_ms in rows
-        ]
+        return self._rows("stream = ?", (stream,))
 
     def ack(self, row_id: int) -> None:
         """The broker has the message: forget it."""
@@ -122,15 +115,7 @@ class Outbox:
     def unconfirmed(self, stream: str, delivered_before_ms: int) -> list[OutboxRow]:
         """Rows the broker acknowledged before ``delivered_before_ms`` (epoch ms) that no
         store has confirmed, oldest first."""
-        rows = self._db.execute(
-            "SELECT id, topic, payload, session_id, queued_ms FROM outbox"
-            " WHERE stream = ? AND delivered_ms < ? ORDER BY id",
-            (stream, delivered_before_ms),
-        )
-        return [
-            OutboxRow(int(i), str(topic), bytes(payload), session_id, int(queued_ms))
-            for i, topic, payload, session_id, queued_ms in rows
-        ]
+        return self._rows("stream = ? AND delivered_ms < ?", (stream, delivered_before_ms))
 
     def delivered(self, row_id: int) -> None:
         """The broker has the message; keep it until a store confirms it."""
@@ -194,6 +179,18 @@ class Outbox:
             cursor = self._db.execute(f"DELETE FROM outbox{condition}", params)
         return int(cursor.rowcount)
 
+    def _rows(self, where: str, parameters: tuple[object, ...]) -> list[OutboxRow]:
+        """The rows matching ``where``, oldest first."""
+        rows = self._db.execute(
+            "SELECT id, topic, payload, session_id, queued_ms FROM outbox"
+            f" WHERE {where} ORDER BY id",
+            parameters,
+        )
+        return [
+            OutboxRow(int(i), str(topic), bytes(payload), session_id, int(queued_ms))
+            for i, topic, payload, session_id, queued_ms in rows
+        ]
+
     def close(self) -> None:
         """Close the file; rows left in it are sent by the next run."""
         self._db.close()
@@ -238,43 +235,52 @@ def _backfill(db: sqlite3.Connection) -> None:
     """Version 2 on an older file: rows get their session and queue time from the event."""
     now = time.time_ns() // 1_000_000
     for row_id, payload in db.execute("SELECT id, payload FROM outbox").fetchall():
+        event = _decoded(bytes(payload))
         # The event's own ``ts`` is when it was emitted, which is when it was queued; a
         # payload without one counts from now (its age is then a lower bound).
-        queued_ms = _field(bytes(payload), "ts")
+        queued_ms = event.get("ts")
         db.execute(
             "UPDATE outbox SET session_id = ?, queued_ms = ? WHERE id = ?",
-            (_session_of(bytes(payload)), queued_ms if isinstance(queued_ms, int) else now, row_id),
+            (_session_of(event), queued_ms if isinstance(queued_ms, int) else now, row_id),
         )
 
 
 def _backfill_seq(db: sqlite3.Connection) -> None:
     """Version 3 on an older file: rows get their event's ``seq``."""
     for row_id, payload in db.execute("SELECT id, payload FROM outbox").fetchall():
-        db.execute("UPDATE outbox SET seq = ? WHERE id = ?", (_seq_of(bytes(payload)), row_id))
+        db.execute(
+            "UPDATE outbox SET seq = ? WHERE id = ?", (_seq_of(_decoded(bytes(payload))), row_id)
+        )
 
 
 _MIGRATIONS: tuple[_Migration, ...] = ((_V1, None), (_V2, _backfill), (_V3, _backfill_seq))
 OUTBOX_VERSION = len(_MIGRATIONS)
 
 
-def _field(payload: bytes, name: str) -> object:
-    """A top-level field of a JSON object payload, or None (not JSON, not an object, absent)."""
+def _decoded(payload: bytes) -> dict[str, object]:
+    """A JSON object payload's fields (none when it is not JSON or not an object)."""
     try:
         decoded = json.loads(payload)
     except (ValueError, UnicodeDecodeError):
-        return None
-    return decoded.get(name) if isinstance(decoded, dict) else None
+        return {}
+    return decoded if isinstance(decoded, dict) else {}
 
 
-def _session_of(payload: bytes) -> str | None:
-    """The ``session_id`` an event payload names, if any."""
-    session_id = _field(payload, "session_id")
+def _session_and_seq(payload: bytes) -> tuple[str | None, int | None]:
+    """The ``session_id`` and ``seq`` an event payload carries, if any (parsed once)."""
+    event = _decoded(payload)
+    return _session_of(event), _seq_of(event)
+
+
+def _session_of(event: dict[str, object]) -> str | None:
+    """The event's ``session_id``, if it names one."""
+    session_id = event.get("session_id")
     return session_id if isinstance(session_id, str) else None
 
 
-def _seq_of(payload: bytes) -> int | None:
-    """The ``seq`` an event payload carries, if any."""
-    seq = _field(payload, "seq")
+def _seq_of(event: dict[str, object]) -> int | None:
+    """The event's ``seq``, if it carries one."""
+    seq = event.get("seq")
     return seq if isinstance(seq, int) else None
 
 

@@ -310,11 +310,7 @@ def _consumer_client(config: ConsumerConfig) -> paho.Client:
         protocol=MQTTProtocolVersion.MQTTv5,
         manual_ack=True,
     )
-    url = config.mqtt_url
-    if url.username is not None:
-        client.username_pw_set(url.username, url.password)
-    if url.tls:
-        client.tls_set(ca_certs=str(url.ca_file) if url.ca_file else None)
+    config.mqtt_url.log_in(client)
     client.reconnect_delay_set(*_RETRY_S)
     return client
 

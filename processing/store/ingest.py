@@ -22,7 +22,7 @@ Envelope = Mapping[str, Any]
 
 def ingest(db: Database, lifter: str, envelopes: Sequence[Envelope]) -> int:
     """Store the events not stored before and what they change; returns how many were new."""
-    for session_id, first_ms in first_ts_by_session(envelopes).items():
+    for session_id, first_ms in _first_ts_by_session(envelopes).items():
         ensure_session(db, session_id, lifter, first_ms)
     return sum(store_event(db, envelope) for envelope in envelopes)
 
@@ -71,8 +71,8 @@ def stored_through(db: Database, session_id: str, known: int = 0) -> int:
     return through
 
 
-def first_ts_by_session(envelopes: Iterable[Envelope]) -> dict[str, int]:
-    """The earliest ``ts`` per session among ``envelopes`` (events or ``live`` messages)."""
+def _first_ts_by_session(envelopes: Iterable[Envelope]) -> dict[str, int]:
+    """The earliest ``ts`` per session among ``envelopes``."""
     first: dict[str, int] = {}
     for envelope in envelopes:
         session_id, ts = envelope["session_id"], int(envelope["ts"])

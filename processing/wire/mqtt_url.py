@@ -7,6 +7,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 #: Environment variable read for the password when the URL names a user but no password,
@@ -16,6 +17,17 @@ PASSWORD_ENV = "BACKSPOTTER_MQTT_PASSWORD"
 PASSWORD_FILE_ENV = "BACKSPOTTER_MQTT_PASSWORD_FILE"
 DEFAULT_URL = "mqtt://localhost:1883"
 _DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
+
+
+class _LoginClient(Protocol):
+    """The part of paho's client that :meth:`BrokerURL.log_in` uses (this package has no
+    paho import)."""
+
+    def username_pw_set(self, username: str | None, password: str | None = None) -> None:
+        """Set the credentials."""
+
+    def tls_set(self, ca_certs: str | None = None) -> object:
+        """Use TLS, trusting ``ca_certs`` (the system's CAs when None)."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +68,13 @@ class BrokerURL:
     def tls(self) -> bool:
         """True for ``mqtts://``."""
         return self.scheme == "mqtts"
+
+    def log_in(self, client: _LoginClient) -> None:
+        """Give an MQTT client (paho's) this URL's credentials and TLS settings."""
+        if self.username is not None:
+            client.username_pw_set(self.username, self.password)
+        if self.tls:
+            client.tls_set(ca_certs=None if self.ca_file is None else str(self.ca_file))
 
     def is_loopback(self) -> bool:
         """True when the broker would run on this machine (where one may be started)."""
