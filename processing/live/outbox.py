@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from processing.store.database import connect_sqlite
 from processing.store.location import StoreLocation
 from processing.store.reader import default_db_path
 
@@ -82,11 +83,8 @@ class Outbox:
     """The SQLite outbox file; used from one thread (the service's event loop)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = sqlite3.connect(path, isolation_level=None, timeout=10.0)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db = connect_sqlite(path)
         self._migrate()
 
     def add(self, stream: str, messages: Sequence[tuple[str, bytes]]) -> list[int]:

@@ -108,7 +108,13 @@ def open_database(location: StoreLocation) -> Database:
 
 
 def _open_sqlite(path: Path) -> Database:
-    """An SQLite file in WAL mode with foreign keys on."""
+    """The store in an SQLite file (see :func:`connect_sqlite`)."""
+    return Database(connect_sqlite(path), "sqlite")
+
+
+def connect_sqlite(path: Path) -> sqlite3.Connection:
+    """An SQLite file (created if missing) in WAL mode with foreign keys on, in autocommit
+    mode: the store's and the outbox's files alike."""
     path.parent.mkdir(parents=True, exist_ok=True)
     raw = sqlite3.connect(
         path, isolation_level=None, timeout=_SQLITE_BUSY_TIMEOUT_S, check_same_thread=False
@@ -116,7 +122,7 @@ def _open_sqlite(path: Path) -> Database:
     _switch_to_wal(raw)
     raw.execute("PRAGMA synchronous=NORMAL")
     raw.execute("PRAGMA foreign_keys=ON")
-    return Database(raw, "sqlite")
+    return raw
 
 
 def _switch_to_wal(raw: sqlite3.Connection) -> None:
