@@ -7,10 +7,13 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import psycopg
@@ -19,6 +22,7 @@ from brokers import wait_until
 from postgres import PostgresServer
 
 from processing.events import AngleTrace, Event
+from processing.live.outbox import Outbox
 from processing.store.exc import StoreError
 from processing.store.location import PostgresURL, StoreLocation
 from processing.store.reader import SessionStore
@@ -243,16 +247,33 @@ def pg_versions(url: str) -> list[int]:
         return [v for (v,) in db.execute("SELECT version FROM schema_version ORDER BY version")]
 
 
-def test_a_new_sqlite_store_opened_by_several_at_once_opens_for_all(tmp_path: Path) -> None:
-    # A hub creating its store while a dashboard (or a test) reads it: switching the new file
-    # to WAL once failed with "database is locked" in about one open in twelve.
-    for attempt in range(25):
-        path = tmp_path / f"store-{attempt}.sqlite3"
+@pytest.mark.parametrize(
+    ("open_file", "is_empty"),
+    [
+        (SessionStore, lambda store: store.list_sessions() == []),
+        (Outbox, lambda outbox: outbox.pending("events") == []),
+    ],
+    ids=["session store", "outbox"],
+)
+def test_a_new_sqlite_file_opened_by_several_at_once_opens_for_all(
+    tmp_path: Path, open_file: Callable[[Path], Any], is_empty: Callable[[Any], bool]
+) -> None:
+    # A hub creating its store while a dashboard (or a test) reads it, or its outbox while
+    # `backspotter outbox list` runs: switching the new file to WAL once failed with
+    # "database is locked" in about one open in twelve.
+    together = threading.Barrier(4)
+
+    def open_with_the_others(path: Path) -> Any:
+        together.wait()
+        return open_file(path)
+
+    for attempt in range(60):
+        path = tmp_path / f"file-{attempt}.sqlite3"
         with ThreadPoolExecutor(4) as pool:
-            stores = list(pool.map(SessionStore, [path] * 4))
-        for store in stores:
-            assert store.list_sessions() == []
-            store.close()
+            opened = list(pool.map(open_with_the_others, [path] * 4))
+        for handle in opened:
+            assert is_empty(handle)
+            handle.close()
 
 
 def test_postgresql_gets_the_same_migrations_once_under_concurrent_opens(postgres_url: str) -> None:
