@@ -1,11 +1,12 @@
 """A gym's worth of lifters: concurrent two-sensor 100 Hz lifters in real time, one broker.
 
 Run: ``.venv/bin/python benchmarks/bench_scale.py [--lifters 25 50 100 200 300]
-[--processes 2] [--seconds 60] [--batch-s 0.1] [--threshold 20]``. For each count, the lifters
-are split over ``--processes`` service processes (each one Service serving many lifters, all
-sharing one real Mosquitto), every lifter replaying a two-sensor 100 Hz fixture in real time
-(start times spread over the first seconds so they are not in lockstep), with pipeline, outbox,
-session store and MQTT. A subscriber process stamps every ``flexion_alert`` on arrival.
+[--processes 2] [--seconds 60] [--batch-s 0.1] [--threshold 20] [--no-db]``. For each count,
+the lifters are split over ``--processes`` service processes (each one Service serving many
+lifters, all sharing one real Mosquitto), every lifter replaying a two-sensor 100 Hz fixture
+in real time (start times spread over the first seconds so they are not in lockstep), with
+pipeline, outbox, session store (none with ``--no-db``, as a gym's hubs run) and MQTT. A
+subscriber process stamps every ``flexion_alert`` on arrival.
 
 Per count: alerts, p50/p99 latency from the batch that raised the alert reaching the service to
 the subscriber, p99 from the crossing sample's due time (so a service falling behind shows),
@@ -56,6 +57,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--batch-s", type=float, default=0.1)
     parser.add_argument("--threshold", type=float, default=20.0)
     parser.add_argument(
+        "--no-db",
+        action="store_true",
+        help="no local session store, as a gym's hubs run (its store consumers keep the sessions)",
+    )
+    parser.add_argument(
         "--worker", nargs=3, metavar=("URL", "FIRST", "COUNT"), help=argparse.SUPPRESS
     )
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
@@ -69,7 +75,7 @@ async def serve(args: argparse.Namespace, sources: dict[str, PacedSource]) -> Al
     config = ServiceConfig(
         tuple(LifterSpec(name, ("bench://",), args.threshold) for name in sources),
         mqtt_url=BrokerURL.parse(url),
-        db=args.workdir / f"{first}.sqlite3",
+        db=None if args.no_db else args.workdir / f"{first}.sqlite3",
         outbox_path=args.workdir / f"{first}.outbox.sqlite3",
         embedded_broker=False,
     )
@@ -114,6 +120,7 @@ def run_count(
             *(sys.executable, sys.argv[0], "--seconds", str(args.seconds)),
             *("--batch-s", str(args.batch_s), "--threshold", str(args.threshold)),
             *("--workdir", workdir),
+            *(["--no-db"] if args.no_db else []),
         ]
         workers = [
             subprocess.Popen(
