@@ -274,6 +274,33 @@ def test_malformed_messages_are_counted_and_skipped(
         assert [s.id for s in store.list_sessions("alice")] == ["s1"]
 
 
+def test_a_session_starts_at_its_earliest_message_whatever_order_they_come_in(
+    tmp_path: Path, broker: MosquittoBroker
+) -> None:
+    # A hub resends its first events after a broker restart, when a consumer has already
+    # stored later ones of the same session.
+    config = ConsumerConfig(BrokerURL.parse(broker.url), tmp_path / "gym.sqlite3", "c1")
+    consumer, stop = StoreConsumer(config), threading.Event()
+    thread = threading.Thread(target=consumer.run, args=(stop,))
+    thread.start()
+    try:
+        assert consumer.wait_subscribed(10)
+        first, later = EventStamper("s1").stamp(
+            [Event("set_start", 1.0, {"set": 1}), Event("set_start", 9.0, {"set": 2})], T0_MS
+        )
+        later["ts"] = T0_MS + 5000
+        publish(broker, [("backspotter/v1/alice/events/set_start", encode(later))])
+        wait_until(lambda: consumer.counts.events_stored == 1, 10, "the later event")
+        publish(broker, [("backspotter/v1/alice/events/set_start", encode(first))])
+        wait_until(lambda: consumer.counts.events_stored == 2, 10, "the earlier event")
+    finally:
+        stop.set()
+        thread.join(10)
+    with SessionStore(tmp_path / "gym.sqlite3") as store:
+        (session,) = store.list_sessions("alice")
+    assert session.started_at.timestamp() * 1000 == T0_MS
+
+
 def publish(broker: MosquittoBroker, messages: list[tuple[str, bytes]]) -> None:
     """Publish ``(topic, payload)`` at QoS 1 and wait for every PUBACK."""
     client = paho.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)

@@ -124,8 +124,8 @@ class StoreConsumer:
         self._client.on_message = self._on_message
         #: Per session: every event up to this seq is stored (a lower bound; others write too).
         self._stored_through: dict[str, int] = {}
-        #: Sessions whose row this consumer has seen committed.
-        self._sessions: set[str] = set()
+        #: Per session whose row this consumer has seen committed: the start it has there.
+        self._started_ms: dict[str, int] = {}
         self._announced_s = time.monotonic()
         #: When the current subscription began (epoch ms), for the announcements.
         self._since_ms = 0
@@ -230,9 +230,9 @@ class StoreConsumer:
         self._client.publish(STORE_READY_TOPIC, encode(payload), qos=1)
 
     def _write(self, db: Database, batch: Batch) -> list[dict[str, Any]]:
-        """One transaction: session by session in id order, the row (if this consumer has
-        not made sure of it yet) and the events (idempotently), then every trace chunk in one
-        statement; returns the new events.
+        """One transaction: session by session in id order, the row (unless this consumer
+        has made sure of it, as early as this batch shows) and the events (idempotently), then
+        every trace chunk in one statement; returns the new events.
 
         The same order in every consumer means the same lock order: two consumers' batches
         of the same sessions wait for each other at most, never in a circle.
@@ -240,12 +240,14 @@ class StoreConsumer:
         new: list[dict[str, Any]] = []
         with db.transaction():
             for session_id in sorted(batch.sessions):
-                if session_id not in self._sessions:
-                    ensure_session(db, session_id, *batch.sessions[session_id])
+                lifter, first_ms = batch.sessions[session_id]
+                if first_ms < self._started_ms.get(session_id, first_ms + 1):
+                    ensure_session(db, session_id, lifter, first_ms)
                 events = sorted(batch.events.get(session_id, ()), key=lambda e: int(e["seq"]))
                 new += [envelope for envelope in events if store_event(db, envelope)]
             insert_trace_chunks(db, batch.traces)
-        self._sessions.update(batch.sessions)
+        for session_id, (_, first_ms) in batch.sessions.items():
+            self._started_ms[session_id] = min(first_ms, self._started_ms.get(session_id, first_ms))
         self.counts.events_stored += len(new)
         self.counts.duplicates += sum(map(len, batch.events.values())) - len(new)
         self.counts.trace_messages += batch.trace_messages
