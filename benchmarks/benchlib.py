@@ -198,8 +198,18 @@ class AlertRecorder:
 
 def process_cpu_s(pid: int) -> float:
     """CPU seconds (user + system) a running process has used, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return _cpu_s(_stat_fields(Path(f"/proc/{pid}/stat"))[11:13])
+
+
+def _stat_fields(stat: Path) -> list[str]:
+    """The fields of a ``/proc/PID/stat`` file after the command name (which may hold
+    spaces): state, parent pid, ... (``proc(5)`` numbering minus 3)."""
+    return stat.read_text().rsplit(")", 1)[1].split()
+
+
+def _cpu_s(clock_ticks: Sequence[str]) -> float:
+    """The sum of some ``/proc`` CPU time fields, in seconds."""
+    return sum(int(ticks) for ticks in clock_ticks) / os.sysconf("SC_CLK_TCK")
 
 
 def percentiles_ms(values_s: Sequence[float]) -> list[str]:
@@ -217,12 +227,12 @@ def tree_cpu_s(pid: int) -> float:
     own: dict[int, float] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            fields = _stat_fields(stat)
         except (OSError, IndexError):
             continue  # ended meanwhile
         child = int(stat.parent.name)
         children[int(fields[1])].append(child)
-        own[child] = sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+        own[child] = _cpu_s(fields[11:15])  # its own and its reaped children's
     total, todo = 0.0, [pid]
     while todo:
         current = todo.pop()
