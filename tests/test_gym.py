@@ -8,6 +8,7 @@ must equal.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -251,12 +252,7 @@ def test_postgresql_restarted_mid_session_delays_events_and_loses_none(
 def test_malformed_messages_are_counted_and_skipped(
     tmp_path: Path, broker: MosquittoBroker
 ) -> None:
-    config = ConsumerConfig(BrokerURL.parse(broker.url), tmp_path / "gym.sqlite3", "c1")
-    consumer, stop = StoreConsumer(config), threading.Event()
-    thread = threading.Thread(target=consumer.run, args=(stop,))
-    thread.start()
-    try:
-        assert consumer.wait_subscribed(10)
+    with consumer_thread(broker, tmp_path / "gym.sqlite3") as consumer:
         valid = EventStamper("s1").stamp([Event("set_start", 1.0, {"set": 1})], T0_MS)[0]
         bad = [
             ("backspotter/v1/alice/events/rep", b"not json"),
@@ -267,9 +263,6 @@ def test_malformed_messages_are_counted_and_skipped(
         publish(broker, [*bad, ("backspotter/v1/alice/events/set_start", encode(valid))])
         wait_until(lambda: consumer.counts.events_stored == 1, 10, "the valid event")
         assert consumer.counts.malformed == len(bad)
-    finally:
-        stop.set()
-        thread.join(10)
     with SessionStore(tmp_path / "gym.sqlite3") as store:
         assert [s.id for s in store.list_sessions("alice")] == ["s1"]
 
@@ -279,12 +272,7 @@ def test_a_session_starts_at_its_earliest_message_whatever_order_they_come_in(
 ) -> None:
     # A hub resends its first events after a broker restart, when a consumer has already
     # stored later ones of the same session.
-    config = ConsumerConfig(BrokerURL.parse(broker.url), tmp_path / "gym.sqlite3", "c1")
-    consumer, stop = StoreConsumer(config), threading.Event()
-    thread = threading.Thread(target=consumer.run, args=(stop,))
-    thread.start()
-    try:
-        assert consumer.wait_subscribed(10)
+    with consumer_thread(broker, tmp_path / "gym.sqlite3") as consumer:
         first, later = EventStamper("s1").stamp(
             [Event("set_start", 1.0, {"set": 1}), Event("set_start", 9.0, {"set": 2})], T0_MS
         )
@@ -293,12 +281,24 @@ def test_a_session_starts_at_its_earliest_message_whatever_order_they_come_in(
         wait_until(lambda: consumer.counts.events_stored == 1, 10, "the later event")
         publish(broker, [("backspotter/v1/alice/events/set_start", encode(first))])
         wait_until(lambda: consumer.counts.events_stored == 2, 10, "the earlier event")
-    finally:
-        stop.set()
-        thread.join(10)
     with SessionStore(tmp_path / "gym.sqlite3") as store:
         (session,) = store.list_sessions("alice")
     assert session.started_at.timestamp() * 1000 == T0_MS
+
+
+@contextlib.contextmanager
+def consumer_thread(broker: MosquittoBroker, db: Path) -> Iterator[StoreConsumer]:
+    """A store consumer into ``db``, running in a thread and subscribed, for the block."""
+    consumer = StoreConsumer(ConsumerConfig(BrokerURL.parse(broker.url), db, "c1"))
+    stop = threading.Event()
+    thread = threading.Thread(target=consumer.run, args=(stop,))
+    thread.start()
+    try:
+        assert consumer.wait_subscribed(10)
+        yield consumer
+    finally:
+        stop.set()
+        thread.join(10)
 
 
 def publish(broker: MosquittoBroker, messages: list[tuple[str, bytes]]) -> None:
