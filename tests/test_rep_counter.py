@@ -178,6 +178,25 @@ def test_a_sets_last_rise_is_paced_against_the_tired_pull_before_it(
     assert len(_count_features(hinge_deg, features)) == reps_expected
 
 
+def test_a_dropped_bars_lockout_is_where_the_pull_stopped() -> None:
+    # Three reps; the bar of the last is let go at its lockout, and the lifter, no longer
+    # leaning against its weight, drifts 8 deg further back over the next 3 s. The lockout
+    # is where the pull stopped: timed where the hinge came within a tenth of the bend of
+    # that drifted top, it read 1.1 s late, and the rep matched no true one.
+    moves = [_still(0.0, 3.0), _move(0.0, 50.0, 0.2), _still(50.0, 2.0)]
+    for _ in range(2):
+        moves += [_move(50.0, 0.0, 0.4), _still(0.0, 0.5), _move(0.0, 50.0, 0.3)]
+        moves.append(_still(50.0, 0.8))
+    last_pull = _move(50.0, 0.0, 0.4)
+    moves += [last_pull, _move(0.0, -8.0, 0.1), _still(-8.0, 14.0)]
+    hinge_deg = np.concatenate([hinge for hinge, _ in moves])
+    features = np.concatenate([motion for _, motion in moves])
+    reps = _count_features(hinge_deg, features)
+    pull_end_tick = sum(hinge.size for hinge, _ in moves[:-2])
+    assert len(reps) == 3
+    assert pull_end_tick - 0.3 * RATE_HZ <= reps[-1].lockout <= pull_end_tick
+
+
 def test_a_set_that_speeds_up_after_a_slow_first_pull_keeps_every_rep() -> None:
     # A quick lifter's first pull, from a dead stop, is the set's slowest; the touch-and-go
     # reps after it speed up (0.3 -> 0.8 m/s; a real set made 0.6 times as long climbs

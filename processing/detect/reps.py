@@ -55,8 +55,12 @@ class RepSettings:
     #: A lockout comes back to upright: it may stop short of the posture the lifter bent
     #: down from by at most this fraction of the bend (an abandoned set-up stops halfway).
     max_short_of_upright: float = 0.3
-    #: The lockout is where the return comes within this fraction of the bend of its top.
+    #: The lockout is where the pull stops: the first moment from which the trunk rises by
+    #: less than this fraction of the bend over ``lockout_settle_s``.
     lockout_fraction: float = 0.1
+    #: How long after the lockout the trunk rises no further, in s. Not the return's top: a
+    #: lifter who drops the bar drifts back for seconds after locking out.
+    lockout_settle_s: float = 1.0
     #: Longest stay at the top between two reps, in s: a later bend is a new set-up, and a
     #: return that stays up this long is the set's last.
     max_lockout_hold_s: float = 4.0
@@ -150,9 +154,7 @@ class RepCounter:
         self._pulls_mps: list[float] = []
         self._last_end: int | None = None
         self._rhythm = SetRhythm(settings.rhythm, history, motion_role, rate_hz)
-        self._meter = RiseMeter(
-            history, motion_role, rate_hz, settings.lockout_fraction, self._hold_ticks, hinge_filter
-        )
+        self._meter = RiseMeter(history, motion_role, rate_hz, settings, hinge_filter)
         self._upside_down = UpsideDownVotes(settings.min_climb_mps, settings.pace_noise_mps)
         self._walked = self._replaying = False
         self._sign = 1.0

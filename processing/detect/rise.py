@@ -7,8 +7,11 @@ measures themselves, and the height and walking tests they use, live here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from numpy.typing import NDArray
 
 from processing.detect.excursions import Return, Turn
 from processing.detect.filters import FilterDesign
@@ -20,8 +23,10 @@ from sensor.samples import FloatArray
 #: before the lockout: a lifter who shifts the hips up and down at the bar, gripping, has not
 #: begun the pull yet.
 LEFT_BOTTOM_FRACTION = 0.05
-#: An eccentric has arrived at the bottom within this fraction of the bend (the hinge still
-#: creeps while the lifter resets the grip, which is no longer the rep).
+#: A movement has arrived at an end of the bend within this fraction of it: an eccentric at
+#: the bottom (the hinge still creeps while the lifter resets the grip, which is no longer
+#: the rep), a pull near its top (one that stalls for a second lower down, at the knees, has
+#: not locked out).
 ARRIVED_FRACTION = 0.15
 #: The climb is integrated from this long before the start to this long after the lockout,
 #: in s, where the body is about to move or has just stopped.
@@ -64,6 +69,22 @@ class Rise:
     final: bool
 
 
+class LockoutSettings(Protocol):
+    """What a rise meter needs of the rep settings (``RepSettings`` has them)."""
+
+    @property
+    def lockout_fraction(self) -> float:
+        """After the lockout the trunk rises by less than this fraction of the bend..."""
+
+    @property
+    def lockout_settle_s(self) -> float:
+        """...over this long, in s."""
+
+    @property
+    def max_lockout_hold_s(self) -> float:
+        """A rise held near its top longer than this, in s, is its set's last."""
+
+
 class RiseMeter:
     """Measures returns of the hinge angle stored in a tick history."""
 
@@ -72,20 +93,19 @@ class RiseMeter:
         history: TickHistory,
         role: str,
         rate_hz: float,
-        lockout_fraction: float,
-        hold_ticks: int,
+        settings: LockoutSettings,
         hinge_filter: FilterDesign,
     ) -> None:
-        """Read the ``role`` sensor's motion in ``history`` (ticks at ``rate_hz``); the
-        lockout comes within ``lockout_fraction`` of the bend of the top, and a rise held
-        there more than ``hold_ticks`` is final. ``hinge_filter`` is how the hinge angle was
+        """Read the ``role`` sensor's motion in ``history`` (ticks at ``rate_hz``), with the
+        lockout where the trunk stops rising. ``hinge_filter`` is how the hinge angle was
         smoothed: after a link gap it takes that filter's rise time to reach the lockout."""
         self._history = history
         self._role = role
         self._rate_hz = rate_hz
-        self._lockout_fraction = lockout_fraction
-        self._hold_ticks = hold_ticks
-        rise_s = hinge_filter.rise_time_s(rate_hz, 1.0 - lockout_fraction)
+        self._lockout_fraction = settings.lockout_fraction
+        self._settle_ticks = round(settings.lockout_settle_s * rate_hz)
+        self._hold_ticks = round(settings.max_lockout_hold_s * rate_hz)
+        rise_s = hinge_filter.rise_time_s(rate_hz, 1.0 - settings.lockout_fraction)
         self._filter_rise_ticks = round(rise_s * rate_hz)  # a whole number of ticks
 
     def measure(self, bend: Return) -> Rise:
@@ -93,7 +113,7 @@ class RiseMeter:
         bottom, top = bend.bottom, bend.top
         hinge = self._history.hinge_deg(bottom.tick, top.tick)
         swing = bottom.deg - top.deg
-        locked = np.flatnonzero(hinge <= top.deg + self._lockout_fraction * swing)
+        locked = np.flatnonzero(self._stopped(hinge, top.deg, swing))
         lockout = bottom.tick + (int(locked[0]) if locked.size else top.tick - bottom.tick)
         at_bottom = hinge[: lockout - bottom.tick] >= bottom.deg - LEFT_BOTTOM_FRACTION * swing
         stayed = np.flatnonzero(at_bottom)
@@ -125,6 +145,18 @@ class RiseMeter:
             down_ticks / self._rate_hz,
             final,
         )
+
+    def _stopped(self, hinge: FloatArray, top_deg: float, swing_deg: float) -> NDArray[np.bool_]:
+        """Per tick of a return, whether the pull had stopped: near the top, and the trunk
+        rose by less than the lockout fraction of the bend over the settle time after. Not
+        judged from the return's top alone: after a dropped bar the trunk drifts back for
+        seconds, and the top came that much later than the lockout."""
+        padded = np.concatenate((hinge, np.full(self._settle_ticks, np.inf)))
+        ahead = sliding_window_view(padded, self._settle_ticks + 1)
+        with np.errstate(invalid="ignore"):  # ticks the link brought no data for are NaN
+            settled = hinge <= np.fmin.reduce(ahead, axis=1) + self._lockout_fraction * swing_deg
+            stopped: NDArray[np.bool_] = settled & (hinge <= top_deg + ARRIVED_FRACTION * swing_deg)
+        return stopped
 
     def _ticks_past(self, first: int, end: int, level_deg: float) -> int:
         """How many ticks before ``end`` (back to ``first`` at most) the hinge stayed,
