@@ -178,6 +178,23 @@ def test_a_sets_last_rise_is_paced_against_the_tired_pull_before_it(
     assert len(_count_features(hinge_deg, features)) == reps_expected
 
 
+def test_standing_up_after_a_single_is_no_second_rep() -> None:
+    # A heavy single (0.2 m/s) set up for 2 s, the bar lowered, the lifter standing up
+    # without it (0.9 m/s) and bending for a plate 1.5 s later. With one pull the set's pace
+    # is not known (a set speeds up after its first pull from a dead stop), but the
+    # stand-up climbs 4.5 times as fast: it was counted as a second rep.
+    moves = [_still(0.0, 3.0), _move(0.0, 50.0, 0.2), _still(50.0, 2.0)]
+    moves += [_move(50.0, 0.0, 0.2), _still(0.0, 1.0), _move(0.0, 50.0, 0.3)]
+    moves += [_still(50.0, 0.8), _move(50.0, 0.0, 0.9), _still(0.0, 1.5)]
+    moves += [_move(0.0, 40.0, 0.5), _still(40.0, 0.5), _move(40.0, 0.0, 0.8), _still(0.0, 14.0)]
+    hinge_deg = np.concatenate([hinge for hinge, _ in moves])
+    features = np.concatenate([motion for _, motion in moves])
+    reps = _count_features(hinge_deg, features)
+    single_end_tick = sum(hinge.size for hinge, _ in moves[:4])
+    assert len(reps) == 1
+    assert single_end_tick - RATE_HZ <= reps[0].lockout <= single_end_tick  # the single
+
+
 def test_a_dropped_bars_lockout_is_where_the_pull_stopped() -> None:
     # Three reps; the bar of the last is let go at its lockout, and the lifter, no longer
     # leaning against its weight, drifts 8 deg further back over the next 3 s. The lockout

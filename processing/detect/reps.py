@@ -82,6 +82,10 @@ class RepSettings:
     #: ``unloaded_speed_mps`` (a real lifter's pulls vary up to 2x within a set, the first,
     #: from a dead stop, often the slowest; a stand-up comes 2-5x faster)...
     unloaded_speed_ratio: float = 1.25
+    #: ...and a set's second rise if faster than both this multiple of its first pull and
+    #: ``unloaded_speed_mps``: the set speeds up after a pull from a dead stop, but a rise
+    #: that much faster is the lifter standing up after a single before bending again.
+    first_pull_ratio: float = 3.0
     #: ...unless it climbs slower than this, in m/s: the climb of a slow pull is only known
     #: to about this much, so below it nothing is judged by pace.
     pace_noise_mps: float = 0.3
@@ -292,15 +296,16 @@ class RepCounter:
     def _faster_than_the_set(self, rise: Rise) -> bool:
         """Principle 4 for a rise after a set's pulls: the set's last rise may not climb
         faster than the pull before it, the set's most tired (beyond the climb's noise); a
-        rise mid-set, once two pulls show the pace, neither faster than the fastest of them
-        nor than an unloaded stand-up."""
+        rise mid-set neither faster than an unloaded stand-up nor than the fastest pull so
+        far (by more after the first pull alone, from a dead stop)."""
         s = self.settings
-        if not self._pulls_mps or (not rise.final and len(self._pulls_mps) < 2):
+        if not self._pulls_mps:
             return False
-        pace_mps = self._pulls_mps[-1] if rise.final else max(self._pulls_mps)
-        set_pace_mps = s.unloaded_speed_ratio * pace_mps
-        floor_mps = s.pace_noise_mps if rise.final else s.unloaded_speed_mps
-        return rise.climb_mps > max(set_pace_mps, floor_mps)
+        if rise.final:
+            pace_mps = s.unloaded_speed_ratio * self._pulls_mps[-1]
+            return rise.climb_mps > max(pace_mps, s.pace_noise_mps)
+        ratio = s.first_pull_ratio if len(self._pulls_mps) == 1 else s.unloaded_speed_ratio
+        return rise.climb_mps > max(ratio * max(self._pulls_mps), s.unloaded_speed_mps)
 
     def _lone_lift(self, rise: Rise, stood_up_after: bool) -> bool:
         """Principles 4 and 5 for a rep alone in its set: rising, set up first, and slower
