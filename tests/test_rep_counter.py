@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import signal
 
 from processing.detect.history import TickHistory
 from processing.detect.motion import N_FEATURES, Feature
@@ -48,16 +49,20 @@ def _count(hinge_deg: np.ndarray, climb_mps: float) -> list[RepTicks]:
     return _count_features(hinge_deg, _features(hinge_deg, climb_mps))
 
 
-def _count_features(hinge_deg: np.ndarray, features: np.ndarray) -> list[RepTicks]:
-    """Feed a scripted hinge angle and its sensor's motion features to a counter."""
+def _count_features(
+    hinge_deg: np.ndarray, features: np.ndarray, footfall_mps2: np.ndarray | None = None
+) -> list[RepTicks]:
+    """Feed a scripted hinge angle, its sensor's motion features and the footfall level
+    (none by default) to a counter."""
     history = TickHistory(("lumbar",), N_FEATURES, capacity=hinge_deg.size)
-    counter = RepCounter(RepSettings(), RATE_HZ, history, "lumbar", SignalSettings().hinge)
+    counter = RepCounter(RepSettings(), RATE_HZ, history, "lumbar", SignalSettings())
     up = np.tile([0.0, 0.0, 1.0], (hinge_deg.size, 1))
+    footfall = np.zeros(hinge_deg.size) if footfall_mps2 is None else footfall_mps2
     nan = np.full(1, np.nan)
     reps: list[RepTicks] = []
     for tick, deg in enumerate(hinge_deg):
         index = np.array([tick])
-        counting = (np.array([deg]), np.zeros(1), nan)
+        counting = (np.array([deg]), footfall[index], nan)
         history.store(index, {"lumbar": up[index]}, {"lumbar": features[index]}, counting)
         reps += counter.step(tick, float(deg), 1.0, walked=False)[0]
     return reps + counter.finish()
@@ -193,6 +198,35 @@ def test_standing_up_after_a_single_is_no_second_rep() -> None:
     single_end_tick = sum(hinge.size for hinge, _ in moves[:4])
     assert len(reps) == 1
     assert single_end_tick - RATE_HZ <= reps[0].lockout <= single_end_tick  # the single
+
+
+def _footfall_level(walking_from: int, size: int, steps_mps2: float) -> np.ndarray:
+    """The footfall level the pipeline reads when steps of ``steps_mps2`` (RMS) begin at
+    tick ``walking_from``: their power through the pipeline's own envelope filter."""
+    power = np.where(np.arange(size) >= walking_from, steps_mps2**2, 0.0)
+    envelope = SignalSettings().footfall_envelope.sos(RATE_HZ)
+    return np.sqrt(np.maximum(signal.sosfilt(envelope, power), 0.0))
+
+
+@pytest.mark.parametrize(("steps_after_s", "reps_expected"), [(0.7, 0), (None, 1)])
+def test_a_plate_carried_off_at_once_is_no_lift(
+    steps_after_s: float | None, reps_expected: int
+) -> None:
+    # Bent 2 s over a plate, the lifter stands up with it (0.45 m/s, as slow as a loaded
+    # pull) and walks off 0.7 s after standing up. Nobody walks holding a loaded bar, but
+    # the footfall level lags the steps by its envelope's delay (0.45 s): read from the
+    # lockout, the 2 s window held more standing than walking and the plate counted as a
+    # single. The same rise with no steps after it is a lift.
+    moves = [_still(0.0, 3.0), _move(0.0, 50.0, 0.2), _still(50.0, 2.0)]
+    moves += [_move(50.0, 0.0, 0.45), _still(0.0, 14.0)]
+    hinge_deg = np.concatenate([hinge for hinge, _ in moves])
+    features = np.concatenate([motion for _, motion in moves])
+    footfall = np.zeros(hinge_deg.size)
+    if steps_after_s is not None:
+        rise_end_tick = sum(hinge.size for hinge, _ in moves[:-1])
+        walking_from = rise_end_tick + round(steps_after_s * RATE_HZ)
+        footfall = _footfall_level(walking_from, hinge_deg.size, steps_mps2=1.5)
+    assert len(_count_features(hinge_deg, features, footfall)) == reps_expected
 
 
 def test_a_dropped_bars_lockout_is_where_the_pull_stopped() -> None:

@@ -133,7 +133,7 @@ class Pipeline:
         self._reference = UprightReference(self.config.posture, rate_hz, self.roles)
         signals, reps = self.config.signals, self.config.reps
         self._signals = SignalConditioner(signals, rate_hz, reps.walking_mps2)
-        self._counter = RepCounter(reps, rate_hz, self._history, self._motion_role, signals.hinge)
+        self._counter = RepCounter(reps, rate_hz, self._history, self._motion_role, signals)
         self._alerter = FlexionAlerter(AlertSettings(threshold_deg))
         self._book = SetBook(
             threshold_deg, self.config.reference, self.config.reps.max_rest_in_set_s

@@ -34,10 +34,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from processing.detect.excursions import Excursions, Return
-from processing.detect.filters import FilterDesign
 from processing.detect.history import TickHistory
 from processing.detect.rhythm import Beat, RhythmSettings, SetRhythm
-from processing.detect.rise import Rise, RiseMeter, arrival, rest_to_rest_rise_m, walked_off
+from processing.detect.rise import (
+    Rise,
+    RiseMeter,
+    WalkWindow,
+    arrival,
+    rest_to_rest_rise_m,
+    walked_off,
+)
+from processing.detect.signals import SignalSettings
 from processing.detect.upside_down import UpsideDownVotes
 
 #: A dropped rep ends this long after its lockout, in s (the bar is let go).
@@ -139,17 +146,17 @@ class RepCounter:
         rate_hz: float,
         history: TickHistory,
         motion_role: str,
-        hinge_filter: FilterDesign,
+        filters: SignalSettings,
     ) -> None:
-        """Follow the hinge angle the pipeline stores in ``history``, smoothed by
-        ``hinge_filter``."""
+        """Follow the hinge angle the pipeline stores in ``history``, made by ``filters``."""
         self.settings = settings
         self._rate_hz = rate_hz
         self._history = history
         self._role = motion_role
         self._hold_ticks = round(settings.max_lockout_hold_s * rate_hz)
         self._rest_ticks = round(settings.max_rest_in_set_s * rate_hz)
-        self._walk_ticks = round(settings.walk_window_s * rate_hz)
+        lag_s = filters.footfall_envelope.group_delay_ms(rate_hz, 0.0) / 1000.0
+        self._walk = WalkWindow(round(settings.walk_window_s * rate_hz), round(lag_s * rate_hz))
         self._excursions = Excursions(settings.min_swing_deg, self._hold_ticks)
         # An accepted rep whose eccentric is under way, with the side it was counted with.
         self._waiting: tuple[Rise, float] | None = None
@@ -158,7 +165,7 @@ class RepCounter:
         self._pulls_mps: list[float] = []
         self._last_end: int | None = None
         self._rhythm = SetRhythm(settings.rhythm, history, motion_role, rate_hz)
-        self._meter = RiseMeter(history, motion_role, rate_hz, settings, hinge_filter)
+        self._meter = RiseMeter(history, motion_role, rate_hz, settings, filters.hinge)
         self._upside_down = UpsideDownVotes(settings.min_climb_mps, settings.pace_noise_mps)
         self._walked = self._replaying = False
         self._sign = 1.0
@@ -284,7 +291,7 @@ class RepCounter:
         if (
             concentric_s > s.max_concentric_s
             or rise.down_s > s.max_setup_s
-            or walked_off(self._history, rise, self._walk_ticks, s.walking_mps2)
+            or walked_off(self._history, rise, self._walk, s.walking_mps2)
         ):
             return False
         net_m = rest_to_rest_rise_m(self._history, self._role, self._rate_hz, rise)

@@ -7,7 +7,7 @@ measures themselves, and the height and walking tests they use, live here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -230,18 +230,31 @@ def rest_to_rest_rise_m(
     return net_rise_m(vertical, rate_hz)
 
 
-def walked_off(history: TickHistory, rise: Rise, window_ticks: int, level_mps2: float) -> bool:
-    """Whether the lifter walked about while "set up" (``window_ticks`` or more of footfalls
+class WalkWindow(NamedTuple):
+    """How footfalls are judged around a rise: over this many ticks..."""
+
+    ticks: int
+    #: ...and after the lockout also this much later: the footfall level's own delay.
+    lag_ticks: int
+
+
+def walked_off(history: TickHistory, rise: Rise, window: WalkWindow, level_mps2: float) -> bool:
+    """Whether the lifter walked about while "set up" (``window.ticks`` or more of footfalls
     above ``level_mps2`` while down) or walked off after a set's last lockout: nobody walks
     holding a loaded bar.
 
     Shorter times are not judged: the bar touching the floor between reps shakes the sensor
-    as a footfall does, but once.
+    as a footfall does, but once. After the lockout the window is read as the level reads
+    it, and again its own delay later, where steps that began right at the lockout have
+    fully shown (a plate picked up and carried off at once).
     """
-    set_up = rise.start - rise.down_tick >= window_ticks
+    set_up = rise.start - rise.down_tick >= window.ticks
     if set_up and walking(history, rise.down_tick, rise.start, level_mps2):
         return True
-    return rise.final and walking(history, rise.lockout, rise.lockout + window_ticks, level_mps2)
+    after = (rise.lockout, rise.lockout + window.lag_ticks)
+    return rise.final and any(
+        walking(history, first, first + window.ticks, level_mps2) for first in after
+    )
 
 
 def walking(history: TickHistory, first: int, last: int, level_mps2: float) -> bool:
