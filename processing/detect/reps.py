@@ -62,8 +62,8 @@ class RepSettings:
     #: A lockout comes back to upright: it may stop short of the posture the lifter bent
     #: down from by at most this fraction of the bend (an abandoned set-up stops halfway).
     max_short_of_upright: float = 0.3
-    #: The lockout is where the pull stops: the first moment from which the trunk rises by
-    #: less than this fraction of the bend over ``lockout_settle_s``.
+    #: The lockout is where the pull stops: the first moment near the top from which the
+    #: trunk rises by less than this fraction of the bend over ``lockout_settle_s``.
     lockout_fraction: float = 0.1
     #: How long after the lockout the trunk rises no further, in s. Not the return's top: a
     #: lifter who drops the bar drifts back for seconds after locking out.
@@ -89,13 +89,13 @@ class RepSettings:
     #: ``unloaded_speed_mps`` (a real lifter's pulls vary up to 2x within a set, the first,
     #: from a dead stop, often the slowest; a stand-up comes 2-5x faster)...
     unloaded_speed_ratio: float = 1.25
-    #: ...and a set's second rise if faster than both this multiple of its first pull and
-    #: ``unloaded_speed_mps``: the set speeds up after a pull from a dead stop, but a rise
-    #: that much faster is the lifter standing up after a single before bending again.
-    first_pull_ratio: float = 3.0
     #: ...unless it climbs slower than this, in m/s: the climb of a slow pull is only known
     #: to about this much, so below it nothing is judged by pace.
     pace_noise_mps: float = 0.3
+    #: A set's second rise is standing up too if faster than both this multiple of its first
+    #: pull and ``unloaded_speed_mps``: a set speeds up after a pull from a dead stop, but a
+    #: rise that much faster is the lifter standing up after a single, bending again soon.
+    first_pull_ratio: float = 3.0
     #: Longest concentric, in s: a grinding maximal pull takes about 5; a slower return to
     #: upright is the angle creeping (drift, shifting while seated), not a pull.
     max_concentric_s: float = 8.0
