@@ -14,6 +14,7 @@ from brokers import free_port, port_accepts, wait_until
 from mqtt_subscriber import Subscriber
 from paho.mqtt.enums import MQTTProtocolVersion
 
+from processing.live.outbox import Outbox, outbox_path_for
 from processing.store.reader import SessionStore
 
 BACKSPOTTER = str(Path(sys.executable).parent / "backspotter")
@@ -48,6 +49,13 @@ def test_demo_starts_broker_dashboard_and_a_lifter_and_ctrl_c_stops_them(tmp_pat
     assert status == 0, log.read_text()
     assert not port_accepts("127.0.0.1", web_port), "the dashboard outlived the demo"
     assert not port_accepts("127.0.0.1", mqtt_port), "the embedded broker outlived the demo"
+    # A terminal's Ctrl-C reaches the embedded broker too; it must outlive the demo's last
+    # acknowledgements, or the session's last events wait in the outbox for the next run.
+    outbox = Outbox(outbox_path_for(db))
+    try:
+        assert outbox.count() == 0, log.read_text()
+    finally:
+        outbox.close()
     with SessionStore(db) as store:
         (session,) = store.list_sessions("demo")
         assert session.reps >= 1 and session.ended_at is not None

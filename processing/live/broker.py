@@ -2,7 +2,9 @@
 
 The embedded broker runs as a child process (``python -m processing.live.broker HOST PORT``), so its
 pure-Python packet handling never competes with the pipeline for the service's event loop.
-It speaks MQTT 3.1.1 only; the publisher falls back to it by itself.
+It speaks MQTT 3.1.1 only; the publisher falls back to it by itself. It lives exactly as long
+as the command that started it: that command stops it once its last events are acknowledged,
+and it stops by itself when its standard input closes (the command ended, however it ended).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import signal
 import sys
 
 from processing.wire.mqtt_url import BrokerURL
@@ -35,6 +38,7 @@ class EmbeddedBroker:
         """Start amqtt on ``host:port`` and wait until it accepts connections."""
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "processing.live.broker", host, str(port),
+            stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
         )  # fmt: skip
         assert process.stdout is not None
@@ -96,7 +100,7 @@ async def _end(process: asyncio.subprocess.Process) -> None:
 
 
 async def serve(host: str, port: int) -> None:
-    """Run amqtt (anonymous access, no persistence) until cancelled or terminated."""
+    """Run amqtt (anonymous access, no persistence) until standard input closes."""
     from amqtt.broker import Broker
 
     broker = Broker(
@@ -111,7 +115,8 @@ async def serve(host: str, port: int) -> None:
     sys.stdout.buffer.write(READY_LINE)
     sys.stdout.flush()
     try:
-        await asyncio.Event().wait()
+        # Only the parent holds the other end of stdin: EOF means it has gone.
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.buffer.read)
     finally:
         await broker.shutdown()
 
@@ -123,8 +128,10 @@ def main() -> None:
     parser.add_argument("port", type=int)
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)  # amqtt warns on every MQTT 5 attempt
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(args.host, args.port))
+    # A terminal's Ctrl-C reaches the whole process group; stopping first, the broker would
+    # leave the command's last events unacknowledged. The command terminates it after them.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    asyncio.run(serve(args.host, args.port))
 
 
 if __name__ == "__main__":
