@@ -241,7 +241,8 @@ class StoreConsumer:
         with db.transaction():
             for session_id in sorted(batch.sessions):
                 lifter, first_ms = batch.sessions[session_id]
-                if first_ms < self._started_ms.get(session_id, first_ms + 1):
+                known_ms = self._started_ms.get(session_id)
+                if known_ms is None or first_ms < known_ms:
                     ensure_session(db, session_id, lifter, first_ms)
                 events = sorted(batch.events.get(session_id, ()), key=lambda e: int(e["seq"]))
                 new += [envelope for envelope in events if store_event(db, envelope)]
