@@ -164,6 +164,11 @@ def _still(deg: float, seconds: float) -> tuple[np.ndarray, np.ndarray]:
     return hinge_deg, np.zeros((hinge_deg.size, N_FEATURES))
 
 
+def _joined(moves: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """The hinge angle and motion features of ``moves`` one after the other."""
+    return np.concatenate([hinge for hinge, _ in moves]), np.concatenate([m for _, m in moves])
+
+
 @pytest.mark.parametrize(("last_rise_mps", "reps_expected"), [(0.45, 4), (0.33, 5)])
 def test_a_sets_last_rise_is_paced_against_the_tired_pull_before_it(
     last_rise_mps: float, reps_expected: int
@@ -178,8 +183,7 @@ def test_a_sets_last_rise_is_paced_against_the_tired_pull_before_it(
         moves += [_move(50.0, 0.0, pull_mps), _still(0.0, 0.5), _move(0.0, 50.0, 0.3)]
         moves.append(_still(50.0, 0.8))
     moves += [_move(50.0, 0.0, last_rise_mps), _still(0.0, 14.0)]
-    hinge_deg = np.concatenate([hinge for hinge, _ in moves])
-    features = np.concatenate([motion for _, motion in moves])
+    hinge_deg, features = _joined(moves)
     assert len(_count_features(hinge_deg, features)) == reps_expected
 
 
@@ -192,8 +196,7 @@ def test_standing_up_after_a_single_is_no_second_rep() -> None:
     moves += [_move(50.0, 0.0, 0.2), _still(0.0, 1.0), _move(0.0, 50.0, 0.3)]
     moves += [_still(50.0, 0.8), _move(50.0, 0.0, 0.9), _still(0.0, 1.5)]
     moves += [_move(0.0, 40.0, 0.5), _still(40.0, 0.5), _move(40.0, 0.0, 0.8), _still(0.0, 14.0)]
-    hinge_deg = np.concatenate([hinge for hinge, _ in moves])
-    features = np.concatenate([motion for _, motion in moves])
+    hinge_deg, features = _joined(moves)
     reps = _count_features(hinge_deg, features)
     single_end_tick = sum(hinge.size for hinge, _ in moves[:4])
     assert len(reps) == 1
@@ -219,8 +222,7 @@ def test_a_plate_carried_off_at_once_is_no_lift(
     # single. The same rise with no steps after it is a lift.
     moves = [_still(0.0, 3.0), _move(0.0, 50.0, 0.2), _still(50.0, 2.0)]
     moves += [_move(50.0, 0.0, 0.45), _still(0.0, 14.0)]
-    hinge_deg = np.concatenate([hinge for hinge, _ in moves])
-    features = np.concatenate([motion for _, motion in moves])
+    hinge_deg, features = _joined(moves)
     footfall = np.zeros(hinge_deg.size)
     if steps_after_s is not None:
         rise_end_tick = sum(hinge.size for hinge, _ in moves[:-1])
@@ -240,8 +242,7 @@ def test_a_dropped_bars_lockout_is_where_the_pull_stopped() -> None:
         moves.append(_still(50.0, 0.8))
     last_pull = _move(50.0, 0.0, 0.4)
     moves += [last_pull, _move(0.0, -8.0, 0.1), _still(-8.0, 14.0)]
-    hinge_deg = np.concatenate([hinge for hinge, _ in moves])
-    features = np.concatenate([motion for _, motion in moves])
+    hinge_deg, features = _joined(moves)
     reps = _count_features(hinge_deg, features)
     pull_end_tick = sum(hinge.size for hinge, _ in moves[:-2])
     assert len(reps) == 3
@@ -258,8 +259,7 @@ def test_a_set_that_speeds_up_after_a_slow_first_pull_keeps_every_rep() -> None:
         moves += [_move(50.0, 0.0, pull_mps), _still(0.0, 0.5), _move(0.0, 50.0, 0.3)]
         moves.append(_still(50.0, 0.3))
     moves += [_move(50.0, 0.0, 0.8), _still(0.0, 14.0)]
-    hinge_deg = np.concatenate([hinge for hinge, _ in moves])
-    features = np.concatenate([motion for _, motion in moves])
+    hinge_deg, features = _joined(moves)
     assert len(_count_features(hinge_deg, features)) == 5
 
 
