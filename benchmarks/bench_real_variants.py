@@ -88,7 +88,7 @@ def stretched(factor: float) -> Variant:
 
     def apply(batch: SampleBatch) -> SampleBatch:
         """The batch with its time stretched and its rates and accelerations scaled."""
-        up, _ = OrientationFilter().update(batch)
+        up = OrientationFilter().update(batch).up
         gravity_mps2 = GRAVITY_MPS2 * up
         moving_mps2 = (batch.accel_mps2 - gravity_mps2) / factor**2
         return replace(

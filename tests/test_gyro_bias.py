@@ -30,7 +30,7 @@ def still_readings(seconds: float, seed: int = 0) -> tuple[np.ndarray, np.ndarra
 def test_a_still_sensor_reveals_an_offset_far_above_x_ios_stillness_threshold() -> None:
     t_s, gyro_dps, accel_g = still_readings(150.0)
     tracker = GyroBias()
-    corrected, _ = tracker.corrected_dps(t_s, gyro_dps, accel_g)
+    corrected, _, _ = tracker.corrected_dps(t_s, gyro_dps, accel_g)
     # After five time constants of stillness the estimate is within 1% of the offset.
     assert np.allclose(tracker.bias_dps, OFFSET_DPS, atol=0.1)
     assert np.abs(corrected[-100:].mean(axis=0)).max() < 0.2
@@ -50,7 +50,7 @@ def test_turning_is_not_taken_for_bias() -> None:
 
 def test_any_batching_gives_the_same_correction() -> None:
     t_s, gyro_dps, accel_g = still_readings(40.0, seed=3)
-    whole, whole_known = GyroBias().corrected_dps(t_s, gyro_dps, accel_g)
+    whole, whole_known, _ = GyroBias().corrected_dps(t_s, gyro_dps, accel_g)
     tracker = GyroBias()
     cuts = [0, 1, 7, 50, 51, 250, 251, 1999, len(t_s)]
     pieces = [
@@ -64,7 +64,7 @@ def test_any_batching_gives_the_same_correction() -> None:
 def test_an_upright_sensor_with_a_large_offset_stays_upright() -> None:
     t_s, gyro_dps, accel_g = still_readings(120.0, seed=5)
     batch = SampleBatch("lumbar", t_s, accel_g * GRAVITY_MPS2, np.radians(gyro_dps))
-    up, _ = OrientationFilter().update(batch)
+    up = OrientationFilter().update(batch).up
     tilt_deg = np.degrees(np.arccos(np.clip(up[:, 2], -1.0, 1.0)))
     # Uncorrected, an offset this size holds the estimate about 20 deg off vertical.
     assert tilt_deg[-round(10 * RATE_HZ) :].max() < 1.0
@@ -94,7 +94,7 @@ def test_any_batching_gives_the_same_correction_across_a_link_gap() -> None:
     t_s, gyro_dps, accel_g = still_readings(30.0, seed=11)
     kept = (t_s < 10.0) | (t_s > 12.5)
     t_s, gyro_dps, accel_g = t_s[kept], gyro_dps[kept], accel_g[kept]
-    whole, _ = GyroBias().corrected_dps(t_s, gyro_dps, accel_g)
+    whole, _, _ = GyroBias().corrected_dps(t_s, gyro_dps, accel_g)
     tracker = GyroBias()
     pieces = [
         tracker.corrected_dps(t_s[a : a + 5], gyro_dps[a : a + 5], accel_g[a : a + 5])[0]
@@ -110,7 +110,7 @@ def test_the_offset_is_known_from_the_first_still_second_on() -> None:
     moving = t_s < 3.0
     tilt = np.radians(20.0) * np.sin(2 * np.pi * t_s[moving] / 1.3)
     accel_g[moving] = np.column_stack([np.sin(tilt), np.zeros_like(tilt), np.cos(tilt)])
-    _, known = GyroBias().corrected_dps(t_s, gyro_dps, accel_g)
+    _, known, _ = GyroBias().corrected_dps(t_s, gyro_dps, accel_g)
     assert not known[moving].any()
     assert known[t_s >= 4.0].all()
 
@@ -132,7 +132,7 @@ def rocking_readings(seconds: float) -> tuple[np.ndarray, np.ndarray, np.ndarray
 def test_a_swing_through_its_earlier_direction_reads_the_offset_not_its_speed() -> None:
     t_s, gyro_dps, accel_g = rocking_readings(3.0)
     tracker = GyroBias()
-    _, known = tracker.corrected_dps(t_s, gyro_dps, accel_g)
+    _, known, _ = tracker.corrected_dps(t_s, gyro_dps, accel_g)
     assert known.any()  # the instant at 1 s passes for still...
     # ...and over the second before it the sensor turned, net, about no horizontal axis:
     # its readings' mean is near the offset (two samples pass, each halving the distance

@@ -37,7 +37,7 @@ def test_a_start_from_a_moving_sensor_is_corrected_as_soon_as_it_rests() -> None
     accel = np.tile([0.0, 0.0, GRAVITY_MPS2], (n, 1))
     accel[0] = GRAVITY_MPS2 * np.array([np.sin(tilt), 0.0, np.cos(tilt)])
     batch = SampleBatch("upper", np.arange(n) / rate_hz, accel, np.zeros((n, 3)))
-    up, _ = OrientationFilter().update(batch)
+    up = OrientationFilter().update(batch).up
     error_deg = np.degrees(np.arccos(np.clip(up[:, 2], -1.0, 1.0)))
     assert error_deg[1] > 20.0
     # x-io's own recovery would ignore the accelerometer for 5 s; at rest it is gravity.
@@ -60,7 +60,7 @@ def test_an_offset_not_yet_seen_still_does_not_turn_the_estimate_away_while_walk
     # A datasheet offset of 10 deg/s on a sensor that has not been still yet: the
     # accelerometer, shaken by footfalls but gravity on average, is the better guide.
     offset_dps = 10.0
-    up, _ = OrientationFilter().update(walking_batch(100.0, 8.0, offset_dps))
+    up = OrientationFilter().update(walking_batch(100.0, 8.0, offset_dps)).up
     error_deg = np.degrees(np.arccos(np.clip(up[:, 2], -1.0, 1.0)))
     # A gain of 0.5 holds an offset of b deg/s at a standing error of about 2b deg; ignoring
     # the accelerometer once 20 deg off would let the estimate turn on at 10 deg/s.
@@ -76,7 +76,7 @@ def test_once_seen_still_a_sideways_push_does_not_tilt_the_estimate() -> None:
     accel[n_still:, 0] = 0.6 * GRAVITY_MPS2
     gyro_rps = np.tile(np.radians([0.0, 3.0, 0.0]), (n_still + n_push, 1))
     t_s = np.arange(n_still + n_push) / rate_hz
-    up, _ = OrientationFilter().update(SampleBatch("upper", t_s, accel, gyro_rps))
+    up = OrientationFilter().update(SampleBatch("upper", t_s, accel, gyro_rps)).up
     error_deg = np.degrees(np.arccos(np.clip(up[:, 2], -1.0, 1.0)))
     assert error_deg[n_still:].max() < 3.0
 
@@ -95,7 +95,7 @@ def test_a_packet_lost_at_the_bottom_of_a_quick_rep_does_not_tip_the_estimate() 
     gyro = np.column_stack([rate_rps, np.zeros_like(bend), np.zeros_like(bend)])
     kept = np.abs(t_s - (3.0 + 0.45 * rep_s)) > 0.11
     batch = SampleBatch("upper", t_s[kept], accel[kept], gyro[kept])
-    up, _ = OrientationFilter().update(batch)
+    up = OrientationFilter().update(batch).up
     lockout = int(np.searchsorted(t_s[kept], 3.0 + rep_s + 0.05))
     off_deg = np.degrees(np.arccos(np.clip(up[lockout] @ [0.0, 0.0, 1.0], -1.0, 1.0)))
     assert off_deg < 3.0

@@ -17,6 +17,7 @@ stream into batches gives the same estimate.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -48,6 +49,17 @@ class GyroBiasSettings:
     time_constant_s: float = 30.0
 
 
+class StillMoments(NamedTuple):
+    """What a batch's still samples show of the sensor (see :meth:`GyroBias._still`)."""
+
+    #: Per sample of the batch, whether it was still.
+    still: np.ndarray
+    #: Per still sample, the accelerometer's mean over the window it held still, in g...
+    accel_g: FloatArray
+    #: ...and how long that sample stands for, in s.
+    weight_s: FloatArray
+
+
 class GyroBias:
     """Follows one sensor's gyroscope bias across batches and removes it."""
 
@@ -70,36 +82,38 @@ class GyroBias:
 
     def corrected_dps(
         self, t_s: FloatArray, gyro_dps: FloatArray, accel_g: FloatArray
-    ) -> tuple[FloatArray, np.ndarray]:
-        """The gyroscope readings of a batch with the bias known at each sample removed, and
-        per sample whether the sensor had been still by then (until it has, the bias is
-        unknown and the readings keep all of it)."""
+    ) -> tuple[FloatArray, np.ndarray, StillMoments]:
+        """The gyroscope readings of a batch with the bias known at each sample removed, per
+        sample whether the sensor had been still by then (until it has, the bias is unknown
+        and the readings keep all of it), and what its still samples showed."""
         if t_s.size == 0:
-            return gyro_dps, np.zeros(0, dtype=bool)
+            return gyro_dps, np.zeros(0, dtype=bool), _no_moments(0)
         before_s = self._recent_t_s[-1:] if self._recent_t_s.size else t_s[:1]
-        still, window_start, all_gyro_dps = self._still(t_s, accel_g, gyro_dps)
+        still, window_start, all_gyro_dps, all_accel_g = self._still(t_s, accel_g, gyro_dps)
         still_so_far = still.cumsum()
         known = self._seen_still | (still_so_far > 0)
         self._seen_still = bool(known[-1])
         if not still_so_far[-1]:
             # Most batches (the sensor moves): the bias known before holds for all of them,
             # and the window means and intervals, needed only for still samples, are skipped.
-            return gyro_dps - self._bias_dps, known
+            return gyro_dps - self._bias_dps, known, _no_moments(t_s.size)
         bias_before = self._bias_dps
         interval_s = t_s - np.concatenate((before_s, t_s[:-1]))
+        still_s = np.clip(interval_s[still], 0.0, _LONGEST_INTERVAL_S)
         offset = all_gyro_dps.shape[0] - t_s.size
         window_dps = self._window_mean(all_gyro_dps, window_start, offset)
-        estimates = self._averaged(window_dps[still], self._weights(interval_s[still]))
+        estimates = self._averaged(window_dps[still], self._weights(still_s))
         # Each sample uses the estimate of the last still sample at or before it.
         latest = still_so_far - 1
         bias = np.where((latest >= 0)[:, None], estimates[np.maximum(latest, 0)], bias_before)
-        return np.asarray(gyro_dps - bias, dtype=np.float64), known
+        window_g = self._window_mean(all_accel_g, window_start, offset)[still]
+        moments = StillMoments(still, window_g, still_s)
+        return np.asarray(gyro_dps - bias, dtype=np.float64), known, moments
 
-    def _weights(self, interval_s: FloatArray) -> FloatArray:
-        """Weight of each still sample in the average: its share of the still time seen so
-        far, until that reaches the time constant."""
+    def _weights(self, still_s: FloatArray) -> FloatArray:
+        """Weight of each still sample (standing for ``still_s``) in the average: its share
+        of the still time seen so far, until that reaches the time constant."""
         s = self.settings
-        still_s = np.clip(interval_s, 0.0, _LONGEST_INTERVAL_S)
         seen_s = self._still_s + np.cumsum(still_s)
         self._still_s = float(seen_s[-1])
         return np.asarray(still_s / np.clip(seen_s, 1e-9, s.time_constant_s), dtype=np.float64)
@@ -119,12 +133,12 @@ class GyroBias:
 
     def _still(
         self, t_s: FloatArray, accel_g: FloatArray, gyro_dps: FloatArray
-    ) -> tuple[np.ndarray, np.ndarray, FloatArray]:
+    ) -> tuple[np.ndarray, np.ndarray, FloatArray, FloatArray]:
         """Per sample: whether the accelerometer reads as it did half a window and a window
         ago, in direction and in norm (a swing that passes back through the same direction a
-        window later is not still); and, for the gyroscope's mean over that window (see
-        :meth:`_window_mean`), where each sample's window starts among the readings returned
-        last.
+        window later is not still); and, for the means over that window (see
+        :meth:`_window_mean`), where each sample's window starts among the gyroscope and
+        accelerometer readings returned last.
 
         The mean, not the sample's own reading, is what a still sample tells of the bias: a
         sensor facing the way it did a window ago has turned, net, about no horizontal axis
@@ -163,14 +177,19 @@ class GyroBias:
                 & (cos_turn > self._cos_limit)
                 & (np.abs(twice_norm_g - earlier_norm_g) < self.settings.still_accel_g)
             )
-        return held[:n] & held[n:], before[n:], all_gyro_dps
+        return held[:n] & held[n:], before[n:], all_gyro_dps, all_accel_g
 
     @staticmethod
-    def _window_mean(all_dps: FloatArray, before: np.ndarray, offset: int) -> FloatArray:
-        """Mean of the readings after ``before[k]`` up to and including sample ``offset + k``
-        of ``all_dps`` (from the first reading held where ``before[k]`` is -1: no sample
-        that far back, and no still sample either)."""
-        summed = np.concatenate((np.zeros((1, 3)), np.cumsum(all_dps, axis=0)))
+    def _window_mean(readings: FloatArray, before: np.ndarray, offset: int) -> FloatArray:
+        """Mean of the gyroscope or accelerometer ``readings`` after ``before[k]`` up to and
+        including sample ``offset + k`` (from the first reading held where ``before[k]`` is
+        -1: no sample that far back, and no still sample either)."""
+        summed = np.concatenate((np.zeros((1, 3)), np.cumsum(readings, axis=0)))
         end = offset + np.arange(before.size) + 1
         begin = np.minimum(np.maximum(before + 1, 0), end - 1)
         return np.asarray((summed[end] - summed[begin]) / (end - begin)[:, None], dtype=np.float64)
+
+
+def _no_moments(samples: int) -> StillMoments:
+    """A batch of ``samples`` with no still sample."""
+    return StillMoments(np.zeros(samples, dtype=bool), np.empty((0, 3)), np.empty(0))

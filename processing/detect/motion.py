@@ -7,7 +7,7 @@ from enum import IntEnum
 import numpy as np
 
 from processing.detect.angles import lengths
-from sensor.samples import GRAVITY_MPS2, FloatArray, SampleBatch
+from sensor.samples import GRAVITY_MPS2, FloatArray
 
 
 class Feature(IntEnum):
@@ -37,16 +37,17 @@ REST_GYRO_DPS = 8.0
 REST_ACCEL_MPS2 = 0.3
 
 
-def motion_features(batch: SampleBatch, up: FloatArray, gyro_dps: FloatArray) -> FloatArray:
-    """The feature table of a batch, one row per sample, given its unit up vectors and its
-    angular rate without the gyroscope's bias."""
-    out = np.empty((len(batch), N_FEATURES))
+def motion_features(up: FloatArray, gyro_dps: FloatArray, accel_mps2: FloatArray) -> FloatArray:
+    """The feature table of a batch, one row per sample, given its unit up vectors, its
+    angular rate without the gyroscope's bias and its acceleration without the
+    accelerometer's offset."""
+    out = np.empty((up.shape[0], N_FEATURES))
     out[:, Feature.GYRO_DPS] = lengths(gyro_dps)
-    accel_norm = lengths(batch.accel_mps2)
+    accel_norm = lengths(accel_mps2)
     out[:, Feature.ACCEL_DEVIATION_MPS2] = np.abs(accel_norm - GRAVITY_MPS2)
-    along_up_mps2 = np.einsum("ij,ij->i", batch.accel_mps2, up)
+    along_up_mps2 = np.einsum("ij,ij->i", accel_mps2, up)
     out[:, Feature.VERTICAL_MPS2] = along_up_mps2 - GRAVITY_MPS2
-    out[:, HORIZONTAL] = batch.accel_mps2 - along_up_mps2[:, None] * up
+    out[:, HORIZONTAL] = accel_mps2 - along_up_mps2[:, None] * up
     return out
 
 

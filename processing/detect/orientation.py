@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import imufusion
 import numpy as np
 
+from processing.detect.accel_offset import AccelOffset, AccelOffsetSettings
 from processing.detect.angles import lengths
 from processing.detect.gyro_bias import GyroBias, GyroBiasSettings
 from sensor.samples import GRAVITY_MPS2, FloatArray, SampleBatch
@@ -59,6 +61,19 @@ class OrientationSettings:
     resting_accel_tolerance_g: float = 0.03
     #: How the gyroscope's bias is tracked (see :mod:`processing.detect.gyro_bias`).
     gyro_bias: GyroBiasSettings = field(default_factory=GyroBiasSettings)
+    #: How the accelerometer's offset is learnt (see :mod:`processing.detect.accel_offset`).
+    accel_offset: AccelOffsetSettings = field(default_factory=AccelOffsetSettings)
+
+
+class Oriented(NamedTuple):
+    """A batch's samples as the orientation filter leaves them, one row per sample."""
+
+    #: Unit gravity ("up") vectors in the sensor frame.
+    up: FloatArray
+    #: Angular rate without the gyroscope's bias, in deg/s.
+    gyro_dps: FloatArray
+    #: Acceleration without the accelerometer's offset, in m/s^2.
+    accel_mps2: FloatArray
 
 
 class OrientationFilter:
@@ -69,6 +84,7 @@ class OrientationFilter:
         self.settings = settings or OrientationSettings()
         self._ahrs = imufusion.Ahrs()
         self._bias = GyroBias(self.settings.gyro_bias)
+        self._offset = AccelOffset(self.settings.accel_offset)
         self._gyro_trusted = False
         self._configure(self.settings.nominal_rate_hz)
         self._last_t_s = -np.inf  # the newest sample's time, in s
@@ -94,13 +110,14 @@ class OrientationFilter:
             )
         )
 
-    def update(self, batch: SampleBatch) -> tuple[FloatArray, FloatArray]:
-        """Unit gravity ("up") vectors in the sensor frame, one row per sample of ``batch``,
-        and its angular rate without the gyroscope's bias, in deg/s."""
-        accel_g = np.ascontiguousarray(batch.accel_mps2 / GRAVITY_MPS2)
-        corrected_dps, bias_known = self._bias.corrected_dps(
-            batch.t_s, batch.gyro_rps * _DEG_PER_RAD, accel_g
+    def update(self, batch: SampleBatch) -> Oriented:
+        """The gravity direction of every sample of ``batch``, and its readings without the
+        gyroscope's bias and the accelerometer's offset."""
+        raw_g = batch.accel_mps2 / GRAVITY_MPS2
+        corrected_dps, bias_known, still = self._bias.corrected_dps(
+            batch.t_s, batch.gyro_rps * _DEG_PER_RAD, raw_g
         )
+        accel_g = np.ascontiguousarray(self._offset.removed(raw_g, still))
         gyro_dps = np.ascontiguousarray(corrected_dps)
         resting, direction = self._at_rest(gyro_dps, accel_g)
         min_cos = float(np.cos(np.radians(self.settings.acceleration_rejection_deg)))
@@ -167,7 +184,8 @@ class OrientationFilter:
             misaligned_samples = 0
         self._period_s = period_s
         self._misaligned_samples = misaligned_samples
-        return np.array(ups, dtype=np.float64).reshape(len(ups), 3), gyro_dps
+        up = np.array(ups, dtype=np.float64).reshape(len(ups), 3)
+        return Oriented(up, gyro_dps, accel_g * GRAVITY_MPS2)
 
     def _intervals_s(self, t_s: FloatArray) -> FloatArray:
         """Per sample, the time since the newest sample before it, in s: 0 or less for a

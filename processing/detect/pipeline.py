@@ -165,8 +165,8 @@ class Pipeline:
         events = self._start_events(float(batch.t_s[0])) if len(batch) else []
         if len(batch) == 0 or batch.role not in self._filters:
             return Update(events, _empty_trace())
-        up, gyro_dps = self._filters[batch.role].update(batch)
-        self._aligner.push(batch.role, batch.t_s, up, motion_features(batch, up, gyro_dps))
+        oriented = self._filters[batch.role].update(batch)
+        self._aligner.push(batch.role, batch.t_s, oriented.up, motion_features(*oriented))
         return self._process(self._aligner.release(), events)
 
     def status(self, status: SensorStatus) -> Update:
