@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from processing.detect.angles import lengths
-from processing.detect.gyro_bias import StillMoments
+from processing.detect.gyro_bias import StillMoments, at_each_sample
 from sensor.samples import FloatArray
 
 
@@ -65,7 +65,6 @@ class AccelOffset:
         normal = self._normal + np.cumsum(weighted[:, :, None] * up[:, None, :], axis=0)
         moment = self._moment + np.cumsum(weighted * (norm_g - 1.0)[:, None], axis=0)
         estimates = np.linalg.solve(normal, moment[:, :, None])[:, :, 0]
-        latest = moments.still.cumsum() - 1
-        offset = np.where((latest >= 0)[:, None], estimates[np.maximum(latest, 0)], self._offset_g)
+        offset = at_each_sample(moments.still, estimates, self._offset_g)
         self._normal, self._moment, self._offset_g = normal[-1], moment[-1], estimates[-1]
         return np.asarray(accel_g - offset, dtype=np.float64)

@@ -103,9 +103,7 @@ class GyroBias:
         offset = all_gyro_dps.shape[0] - t_s.size
         window_dps = self._window_mean(all_gyro_dps, window_start, offset)
         estimates = self._averaged(window_dps[still], self._weights(still_s))
-        # Each sample uses the estimate of the last still sample at or before it.
-        latest = still_so_far - 1
-        bias = np.where((latest >= 0)[:, None], estimates[np.maximum(latest, 0)], bias_before)
+        bias = at_each_sample(still, estimates, bias_before)
         window_g = self._window_mean(all_accel_g, window_start, offset)[still]
         moments = StillMoments(still, window_g, still_s)
         return np.asarray(gyro_dps - bias, dtype=np.float64), known, moments
@@ -188,6 +186,14 @@ class GyroBias:
         end = offset + np.arange(before.size) + 1
         begin = np.minimum(np.maximum(before + 1, 0), end - 1)
         return np.asarray((summed[end] - summed[begin]) / (end - begin)[:, None], dtype=np.float64)
+
+
+def at_each_sample(still: np.ndarray, estimates: np.ndarray, before: FloatArray) -> FloatArray:
+    """Per sample of a batch, the estimate made at the last still sample at or before it
+    (``estimates`` holds one row per still sample), or ``before`` ahead of the first."""
+    latest = still.cumsum() - 1
+    chosen = np.where((latest >= 0)[:, None], estimates[np.maximum(latest, 0)], before)
+    return np.asarray(chosen, dtype=np.float64)
 
 
 def _no_moments(samples: int) -> StillMoments:
