@@ -71,8 +71,9 @@ class RepSettings:
     #: Longest stay at the top between two reps, in s: a later bend is a new set-up, and a
     #: return that stays up this long is the set's last.
     max_lockout_hold_s: float = 4.0
-    #: Footfall level, in m/s^2 (RMS, 1.2-3.5 Hz), above which the lifter is walking...
-    walking_mps2: float = 0.8
+    #: Footfall level, in m/s^2 (RMS, 0.9-3.5 Hz), above which the lifter is walking (real
+    #: slow walkers' steps read 0.6-0.8 at the waist)...
+    walking_mps2: float = 0.6
     #: ...judged over this long after a lockout, in s.
     walk_window_s: float = 2.0
     #: A rise whose sensor climbs faster than this, in m/s, is standing up without the bar

@@ -23,9 +23,10 @@ class SignalSettings:
     #: The hinge angle reps are counted on: a hinge rep lasts 1-5 s, so above 2 Hz is sway,
     #: breathing and sensor noise (group delay 119 ms at 0.5 Hz at a 50 Hz tick rate).
     hinge: FilterDesign = field(default_factory=lambda: FilterDesign("lowpass", (2.0,)))
-    #: Footfalls: walking shakes the sensor up and down at the step rate, 1.2-3.5 Hz.
+    #: Footfalls: walking shakes the sensor up and down at the step rate, 0.9-3.5 Hz (slow
+    #: stair climbing steps at about 1 Hz).
     footfall_band: FilterDesign = field(
-        default_factory=lambda: FilterDesign("bandpass", (1.2, 3.5))
+        default_factory=lambda: FilterDesign("bandpass", (0.9, 3.5))
     )
     #: ...whose power is averaged below this rate into a walking level; the face tilt is
     #: smoothed by the same filter to see whether the trunk is steady.
