@@ -285,3 +285,34 @@ def test_a_lone_rise_counts_only_after_staying_down_without_a_break(
         ]
     )
     assert len(_count(hinge_deg, climb_mps=0.3)) == reps_expected
+
+
+def test_a_hinge_turned_round_by_its_pulls_stays_turned_when_the_tilts_agree() -> None:
+    # A strap far off vertical: before any walking the largest tilt points "forward" the
+    # wrong way, so the first reps read upside down until two of them lift nothing while
+    # their bends lift, and the pulls turn the reading round. Deeper reps then make the
+    # largest tilt come round to the same side by itself; applied on top of the pulls'
+    # turn, that read the rest of the set upside down again (wide hold-out 5100026 lost
+    # two reps so).
+    rep = np.concatenate([_hinge(40.0, 1.0, 0.3, 1.0), _upright(1.0)])
+    hinge_deg = np.concatenate([_upright(3.0), *[rep] * 8, _upright(14.0)])
+    features = _features(hinge_deg, climb_mps=0.3)
+    tilts_agree_from = round(3.0 * RATE_HZ) + 4 * rep.size  # after the fourth rep
+    history = TickHistory(("lumbar",), N_FEATURES, capacity=hinge_deg.size)
+    counter = RepCounter(RepSettings(), RATE_HZ, history, "lumbar", SignalSettings())
+    up = np.tile([0.0, 0.0, 1.0], (hinge_deg.size, 1))
+    nan = np.full(1, np.nan)
+    reps: list[RepTicks] = []
+    for tick, deg in enumerate(hinge_deg):
+        side = -1.0 if tick >= tilts_agree_from else 1.0  # the largest tilt's side
+        index = np.array([tick])
+        stored = np.array([-deg * side])  # the face tilts backwards as the lifter bends
+        history.store(index, {"lumbar": up[index]}, {"lumbar": features[index]}, (stored, nan, nan))
+        reps += counter.step(tick, float(stored[0]), side, walked=False)[0]
+    reps += counter.finish()
+    lockouts = [round(3.0 * RATE_HZ) + k * rep.size + round(2.3 * RATE_HZ) for k in range(8)]
+    found = [r.lockout for r in reps]
+    after = [t for t in lockouts if t > tilts_agree_from]
+    assert len(after) == 4
+    for true_lockout in after:
+        assert any(abs(f - true_lockout) <= RATE_HZ // 2 for f in found), (true_lockout, found)

@@ -79,6 +79,14 @@ class TickHistory:
         the way round ``hinge_sign`` says."""
         return self.hinge_sign * self._read(self._hinge_deg, first, last)
 
+    def keep_reading_across(self, tick: int) -> None:
+        """The forward side the stored hinge angle was taken with turned at ``tick``, and
+        reading it should not: turn the stored ticks before it round, and every read."""
+        first = max(self._newest - self.capacity + 1, 0)
+        slots = np.arange(first, max(tick, first)) % self.capacity
+        self._hinge_deg[slots] = -self._hinge_deg[slots]
+        self.hinge_sign = -self.hinge_sign
+
     def footfall_mps2(self, first: int, last: int) -> FloatArray:
         """Footfall level of the motion sensor for ticks ``first..last``."""
         return self._read(self._footfall_mps2, first, last)

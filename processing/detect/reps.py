@@ -179,6 +179,8 @@ class RepCounter:
         reps it settled and whether the set closed."""
         if walked and not self._walked:
             self._history.hinge_sign = 1.0  # the walking posture knows better than votes
+        if self._upside_down.came_round(forward_sign, walked):
+            self._history.keep_reading_across(tick)
         self._walked, self._now = walked, tick
         reps: list[RepTicks] = []
         self._sign = self._history.hinge_sign * forward_sign

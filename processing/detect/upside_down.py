@@ -5,7 +5,9 @@ side of the hinge angle from the tilts alone, and a strap far off vertical can f
 rise it reads is then a lowering, and every bend a pull. A pull lifts the hips, a lowering
 does not, so such "reps" climb at most noise while the bends before them climb as pulls do.
 Two of them in a row (one in 60 true reps lifts nothing measurable) turn the hinge angle
-round. Once the lifter walks, the walking posture decides and the votes stop.
+round. Until the lifter walks, the pulls then decide: deeper bends that later bring the
+largest tilt round to the same side by itself must not turn the reading a second time. Once
+the lifter walks, the walking posture decides and the votes stop.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ class UpsideDownVotes:
         self._min_climb_mps = min_climb_mps
         self._pace_noise_mps = pace_noise_mps
         self._in_a_row = 0
+        self._turned = False  # the pulls turned the reading round, and nobody has walked
+        self._tilt_side = 1.0  # the forward side the largest tilt gave at the last tick
 
     def upside_down(self, climb_mps: float, bend_climb_mps: float) -> bool:
         """Whether a would-be rep, with its rise's and its bend's peak climb, shows the
@@ -35,4 +39,14 @@ class UpsideDownVotes:
         if self._in_a_row < UPSIDE_DOWN_REPS:
             return False
         self._in_a_row = 0
+        self._turned = True
         return True
+
+    def came_round(self, tilt_side: float, walked: bool) -> bool:
+        """Whether the largest tilt's forward side (``tilt_side``) just changed while the
+        pulls decide (they turned the reading round, and nobody has walked since): the
+        reading must not change with it."""
+        changed = tilt_side != self._tilt_side
+        self._tilt_side = tilt_side
+        self._turned = self._turned and not walked
+        return self._turned and changed
