@@ -67,3 +67,23 @@ def test_blocks_without_a_footfall_keep_the_run_of_steps_as_one_long_block_does(
     pieces = [cut.signs(tilt_deg[a:b], footfall[a:b])[2] for a, b in itertools.pairwise(edges)]
     assert walking.any() and not walking.all()
     assert (np.concatenate(pieces) == walking).all()
+
+
+def test_blocks_that_change_nothing_give_what_one_long_block_gives() -> None:
+    # A block within the tilts seen before, with no walking, takes a shortcut; cut
+    # anywhere, every output must be what the stream gives in one piece: the forward side
+    # as the extremes grow, the walking posture once steps have lasted, lost ticks.
+    rng = np.random.default_rng(8)
+    footfall = np.repeat(rng.choice([0.0, 0.0, 2.0], 40), rng.integers(1, 250, 40)).astype(float)
+    tilt_deg = np.cumsum(rng.normal(0.0, 0.8, footfall.size))
+    tilt_deg[rng.integers(0, tilt_deg.size, 30)] = np.nan
+    whole = FaceSide(WALKING_MPS2, min_walk_ticks=round(2 * RATE_HZ)).signs(tilt_deg, footfall)
+    cut = FaceSide(WALKING_MPS2, min_walk_ticks=round(2 * RATE_HZ))
+    edges = np.unique([0, footfall.size, *rng.integers(0, footfall.size, 600).tolist()])
+    pieces = [cut.signs(tilt_deg[a:b], footfall[a:b]) for a, b in itertools.pairwise(edges)]
+    signs, walked, walking = (np.concatenate(part) for part in zip(*pieces, strict=True))
+    assert len(set(whole[0].tolist())) == 2 and walking.any()  # the side turned; steps came
+    np.testing.assert_array_equal(signs, whole[0])
+    # The walking posture is a running mean: summed in pieces it may differ in the last bit.
+    np.testing.assert_allclose(walked, whole[1], rtol=1e-12, atol=0.0)
+    np.testing.assert_array_equal(walking, whole[2])

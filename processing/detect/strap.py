@@ -55,6 +55,8 @@ class FaceSide:
         seen = ~np.isnan(tilt_deg)
         footfall = np.where(np.isnan(footfall_mps2), 0.0, footfall_mps2)
         walking = self._walking(seen & (footfall > self._walking_mps2))
+        if self._settled(tilt_deg, walking):
+            return self._as_before(tilt_deg.size)
         walk_sum = self._walk_sum_deg + np.where(walking, tilt_deg, 0.0).cumsum()
         walk_ticks = self._walk_ticks + walking.cumsum()
         low = np.minimum.accumulate(np.where(seen, tilt_deg, np.inf))
@@ -74,6 +76,19 @@ class FaceSide:
             self._low_deg, self._high_deg = float(low[-1]), float(high[-1])
             self._sign = float(signs[-1])
         return np.asarray(signs, dtype=np.float64), np.asarray(walked, dtype=np.float64), walking
+
+    def _settled(self, tilt_deg: FloatArray, walking: np.ndarray) -> bool:
+        """Whether a block changes nothing: every tilt seen, within the extremes seen
+        before, and no walking (the usual live block, cleared without the bookkeeping)."""
+        if not tilt_deg.size or walking.any():
+            return False
+        low, high = float(tilt_deg.min()), float(tilt_deg.max())
+        return self._low_deg <= low and high <= self._high_deg  # False for NaN
+
+    def _as_before(self, ticks: int) -> tuple[FloatArray, FloatArray, np.ndarray]:
+        """:meth:`signs` for a block that changed nothing."""
+        walked = self._walk_sum_deg / self._walk_ticks if self._walk_ticks else np.nan
+        return np.full(ticks, self._sign), np.full(ticks, walked), np.zeros(ticks, dtype=bool)
 
     def _walking(self, steps: np.ndarray) -> np.ndarray:
         """Per tick: inside a run of footfalls that has lasted ``min_walk_ticks`` so far.
