@@ -316,3 +316,18 @@ def test_a_hinge_turned_round_by_its_pulls_stays_turned_when_the_tilts_agree() -
     assert len(after) == 4
     for true_lockout in after:
         assert any(abs(f - true_lockout) <= RATE_HZ // 2 for f in found), (true_lockout, found)
+
+
+def test_shaking_at_the_bar_between_a_sets_reps_is_no_walking() -> None:
+    # Dead-stop reps: each lowered to the floor and reset for 2.5 s, the bar and the grip
+    # shaking the sensor at the footfall level a walk has. Seconds of footfalls while set
+    # up mean nothing was held before a set's first pull; between its reps the pulls before
+    # have shown the bar held, and the old counter dropped every later rep as a walk
+    # (wide hold-out 5200011, a 25 Hz sensor).
+    rep = _hinge(40.0, 1.0, 2.5, 1.0)
+    hinge_deg = np.concatenate([_upright(3.0), *[rep] * 4, _upright(14.0)])
+    features = _features(hinge_deg, climb_mps=0.3)
+    at_the_bar = hinge_deg > 30.0
+    first_pull = np.flatnonzero(at_the_bar)[0] + round(3.0 * RATE_HZ)
+    footfall = np.where(at_the_bar & (np.arange(hinge_deg.size) > first_pull), 1.0, 0.0)
+    assert len(_count_features(hinge_deg, features, footfall)) == 4

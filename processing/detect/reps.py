@@ -294,7 +294,7 @@ class RepCounter:
         if (
             concentric_s > s.max_concentric_s
             or rise.down_s > s.max_setup_s
-            or walked_off(self._history, rise, self._walk, s.walking_mps2)
+            or walked_off(self._history, rise, self._walk, s.walking_mps2, bool(self._pulls_mps))
         ):
             return False
         net_m = rest_to_rest_rise_m(self._history, self._role, self._rate_hz, rise)

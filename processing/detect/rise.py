@@ -238,17 +238,20 @@ class WalkWindow(NamedTuple):
     lag_ticks: int
 
 
-def walked_off(history: TickHistory, rise: Rise, window: WalkWindow, level_mps2: float) -> bool:
+def walked_off(
+    history: TickHistory, rise: Rise, window: WalkWindow, level_mps2: float, in_set: bool
+) -> bool:
     """Whether the lifter walked about while "set up" (``window.ticks`` or more of footfalls
-    above ``level_mps2`` while down) or walked off after a set's last lockout: nobody walks
-    holding a loaded bar.
+    above ``level_mps2`` while down, before a set's first pull: ``in_set``, the pulls before
+    have shown the bar held, and the shaking between reps is the bar's) or walked off after
+    a set's last lockout: nobody walks holding a loaded bar.
 
     Shorter times are not judged: the bar touching the floor between reps shakes the sensor
     as a footfall does, but once. After the lockout the window is read as the level reads
     it, and again its own delay later, where steps that began right at the lockout have
     fully shown (a plate picked up and carried off at once).
     """
-    set_up = rise.start - rise.down_tick >= window.ticks
+    set_up = not in_set and rise.start - rise.down_tick >= window.ticks
     if set_up and walking(history, rise.down_tick, rise.start, level_mps2):
         return True
     after = (rise.lockout, rise.lockout + window.lag_ticks)
