@@ -50,21 +50,26 @@ def _count(hinge_deg: np.ndarray, climb_mps: float) -> list[RepTicks]:
 
 
 def _count_features(
-    hinge_deg: np.ndarray, features: np.ndarray, footfall_mps2: np.ndarray | None = None
+    hinge_deg: np.ndarray,
+    features: np.ndarray,
+    footfall_mps2: np.ndarray | None = None,
+    forward_sign: np.ndarray | None = None,
 ) -> list[RepTicks]:
-    """Feed a scripted hinge angle, its sensor's motion features and the footfall level
-    (none by default) to a counter."""
+    """Feed a scripted hinge angle, its sensor's motion features, the footfall level (none
+    by default) and the forward side the angle was taken with (+1 by default) to a
+    counter."""
     history = TickHistory(("lumbar",), N_FEATURES, capacity=hinge_deg.size)
     counter = RepCounter(RepSettings(), RATE_HZ, history, "lumbar", SignalSettings())
     up = np.tile([0.0, 0.0, 1.0], (hinge_deg.size, 1))
     footfall = np.zeros(hinge_deg.size) if footfall_mps2 is None else footfall_mps2
+    sides = np.ones(hinge_deg.size) if forward_sign is None else forward_sign
     nan = np.full(1, np.nan)
     reps: list[RepTicks] = []
     for tick, deg in enumerate(hinge_deg):
         index = np.array([tick])
         counting = (np.array([deg]), footfall[index], nan)
         history.store(index, {"lumbar": up[index]}, {"lumbar": features[index]}, counting)
-        reps += counter.step(tick, float(deg), 1.0, walked=False)[0]
+        reps += counter.step(tick, float(deg), float(sides[tick]), walked=False)[0]
     return reps + counter.finish()
 
 
@@ -298,18 +303,9 @@ def test_a_hinge_turned_round_by_its_pulls_stays_turned_when_the_tilts_agree() -
     hinge_deg = np.concatenate([_upright(3.0), *[rep] * 8, _upright(14.0)])
     features = _features(hinge_deg, climb_mps=0.3)
     tilts_agree_from = round(3.0 * RATE_HZ) + 4 * rep.size  # after the fourth rep
-    history = TickHistory(("lumbar",), N_FEATURES, capacity=hinge_deg.size)
-    counter = RepCounter(RepSettings(), RATE_HZ, history, "lumbar", SignalSettings())
-    up = np.tile([0.0, 0.0, 1.0], (hinge_deg.size, 1))
-    nan = np.full(1, np.nan)
-    reps: list[RepTicks] = []
-    for tick, deg in enumerate(hinge_deg):
-        side = -1.0 if tick >= tilts_agree_from else 1.0  # the largest tilt's side
-        index = np.array([tick])
-        stored = np.array([-deg * side])  # the face tilts backwards as the lifter bends
-        history.store(index, {"lumbar": up[index]}, {"lumbar": features[index]}, (stored, nan, nan))
-        reps += counter.step(tick, float(stored[0]), side, walked=False)[0]
-    reps += counter.finish()
+    side = np.where(np.arange(hinge_deg.size) >= tilts_agree_from, -1.0, 1.0)  # largest tilt's
+    # The face tilts backwards as the lifter bends: the angle taken with that side.
+    reps = _count_features(-hinge_deg * side, features, forward_sign=side)
     lockouts = [round(3.0 * RATE_HZ) + k * rep.size + round(2.3 * RATE_HZ) for k in range(8)]
     found = [r.lockout for r in reps]
     after = [t for t in lockouts if t > tilts_agree_from]
