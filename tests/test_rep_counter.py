@@ -208,10 +208,15 @@ def test_standing_up_after_a_single_is_no_second_rep() -> None:
     assert single_end_tick - RATE_HZ <= reps[0].lockout <= single_end_tick  # the single
 
 
-def _footfall_level(walking_from: int, size: int, steps_mps2: float) -> np.ndarray:
+def _footfall_level(
+    walking_from: int, size: int, steps_mps2: float, walking_to: int | None = None
+) -> np.ndarray:
     """The footfall level the pipeline reads when steps of ``steps_mps2`` (RMS) begin at
-    tick ``walking_from``: their power through the pipeline's own envelope filter."""
-    power = np.where(np.arange(size) >= walking_from, steps_mps2**2, 0.0)
+    tick ``walking_from`` (and end at ``walking_to``): their power through the pipeline's
+    own envelope filter."""
+    ticks = np.arange(size)
+    steps = (ticks >= walking_from) & (ticks < (size if walking_to is None else walking_to))
+    power = np.where(steps, steps_mps2**2, 0.0)
     envelope = SignalSettings().footfall_envelope.sos(RATE_HZ)
     return np.sqrt(np.maximum(signal.sosfilt(envelope, power), 0.0))
 
@@ -233,6 +238,25 @@ def test_a_plate_carried_off_at_once_is_no_lift(
         rise_end_tick = sum(hinge.size for hinge, _ in moves[:-1])
         walking_from = rise_end_tick + round(steps_after_s * RATE_HZ)
         footfall = _footfall_level(walking_from, hinge_deg.size, steps_mps2=1.5)
+    assert len(_count_features(hinge_deg, features, footfall)) == reps_expected
+
+
+@pytest.mark.parametrize(("walks", "reps_expected"), [(True, 0), (False, 2)])
+def test_a_plate_carried_to_the_bar_is_no_lift(walks: bool, reps_expected: int) -> None:
+    # Bent 2 s over a plate, the lifter stands up with it (0.45 m/s, as slow as a loaded
+    # pull), walks 3 s to the bar and bends to load it. Nobody walks holding a loaded bar,
+    # but only a set's last lockout was judged so, and with the next bend 3 s after it the
+    # plate was no set's last: it counted as a single. Standing still at the top as long
+    # between two pulls is a set of two.
+    moves = [_still(0.0, 3.0), _move(0.0, 50.0, 0.2), _still(50.0, 2.0)]
+    moves += [_move(50.0, 0.0, 0.45), _still(0.0, 3.0), _move(0.0, 50.0, 0.3)]
+    moves += [_still(50.0, 0.5), _move(50.0, 0.0, 0.45), _still(0.0, 14.0)]
+    hinge_deg, features = _joined(moves)
+    footfall = np.zeros(hinge_deg.size)
+    if walks:
+        lockout_tick = sum(hinge.size for hinge, _ in moves[:4])
+        steps = (lockout_tick + round(0.5 * RATE_HZ), lockout_tick + round(3.0 * RATE_HZ))
+        footfall = _footfall_level(steps[0], hinge_deg.size, 1.5, walking_to=steps[1])
     assert len(_count_features(hinge_deg, features, footfall)) == reps_expected
 
 

@@ -9,7 +9,8 @@ principles that hold for real lifting (docs/measurement.md states them):
    stopping partway (an abandoned set-up), and at the same height (sitting down on a bench
    or standing up from one changes it), and standing: sitting is still with the pelvis tilted
    back, which a sacrum sensor shows.
-3. Nobody walks holding a loaded bar: footfalls right after the lockout mean nothing was held.
+3. Nobody walks holding a loaded bar: footfalls right after the lockout, or through a hold at
+   the top before the next bend, mean nothing was held.
 4. Loaded concentrics are slower than unloaded stand-ups, and a set only slows as it tires:
    a set's last rise that climbs faster than the pull before it, a rise mid-set faster
    than both its pulls and any heavy pull, or a lone rise faster than any heavy single, is
@@ -74,7 +75,8 @@ class RepSettings:
     #: Footfall level, in m/s^2 (RMS, 0.9-3.5 Hz), above which the lifter is walking (real
     #: slow walkers' steps read 0.6-0.8 at the waist)...
     walking_mps2: float = 0.6
-    #: ...judged over this long after a lockout, in s.
+    #: ...judged over this long after a lockout, or through a hold at the top at least as
+    #: long, in s.
     walk_window_s: float = 2.0
     #: A rise whose sensor climbs faster than this, in m/s, is standing up without the bar
     #: (unloaded, 0.7-1.2 m/s; loaded pulls stay below it)...

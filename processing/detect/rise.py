@@ -67,6 +67,9 @@ class Rise:
     down_s: float
     #: True when no bend followed within the longest lockout hold: the set's last rise.
     final: bool
+    #: How long the trunk has stayed near the top after the lockout before bending again,
+    #: in ticks (so far, when no bend followed).
+    held_ticks: int
 
 
 class LockoutSettings(Protocol):
@@ -128,9 +131,10 @@ class RiseMeter:
         halfway_up = bottom.tick + (int(above[-1]) if above.size else 0)
         down_ticks = halfway_up - bend.before.tick - first_at_or_above(descent, halfway_deg)
         climb_mps2 = self._vertical_mps2(start, lockout)
-        final = bend.bent_again is None
+        hold_end = self._history.newest
         if bend.bent_again is not None:
-            final = self._hold_end(top, swing, bend.bent_again) - lockout > self._hold_ticks
+            hold_end = self._hold_end(top, swing, bend.bent_again)
+        final = bend.bent_again is None or hold_end - lockout > self._hold_ticks
         return Rise(
             bend,
             start,
@@ -144,6 +148,7 @@ class RiseMeter:
             self._ticks_past(down_tick, start, halfway_down_deg) / self._rate_hz,
             down_ticks / self._rate_hz,
             final,
+            hold_end - lockout,
         )
 
     def _stopped(self, hinge: FloatArray, top_deg: float, swing_deg: float) -> NDArray[np.bool_]:
@@ -244,20 +249,23 @@ def walked_off(
     """Whether the lifter walked about while "set up" (``window.ticks`` or more of footfalls
     above ``level_mps2`` while down, before a set's first pull: ``in_set``, the pulls before
     have shown the bar held, and the shaking between reps is the bar's) or walked off after
-    a set's last lockout: nobody walks holding a loaded bar.
+    a set's last lockout or through a hold at the top: nobody walks holding a loaded bar.
 
     Shorter times are not judged: the bar touching the floor between reps shakes the sensor
     as a footfall does, but once. After the lockout the window is read as the level reads
     it, and again its own delay later, where steps that began right at the lockout have
-    fully shown (a plate picked up and carried off at once).
+    fully shown (a plate picked up and carried off at once). Before a next bend only that
+    later window is read, and only over a hold at least as long (a plate walked to the bar
+    and loaded): the earlier window holds the rise's shaking, and after a shorter hold the
+    later one holds the next rep's bend.
     """
     set_up = not in_set and rise.start - rise.down_tick >= window.ticks
     if set_up and walking(history, rise.down_tick, rise.start, level_mps2):
         return True
-    after = (rise.lockout, rise.lockout + window.lag_ticks)
-    return rise.final and any(
-        walking(history, first, first + window.ticks, level_mps2) for first in after
-    )
+    after: tuple[int, ...] = (rise.lockout, rise.lockout + window.lag_ticks)
+    if not rise.final:  # only the hold at the top, not the bend after it
+        after = after[1:] if rise.held_ticks >= window.ticks else ()
+    return any(walking(history, first, first + window.ticks, level_mps2) for first in after)
 
 
 def walking(history: TickHistory, first: int, last: int, level_mps2: float) -> bool:
