@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import paho.mqtt.client as paho
+import psycopg
 import pytest
 from brokers import MosquittoBroker, free_port, wait_until
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
@@ -121,6 +122,14 @@ def gym(tmp_path: Path, broker: MosquittoBroker, postgres_url: str) -> Iterator[
     processes.stop_all()
 
 
+def exit_code(process: subprocess.Popen[bytes], timeout_s: float) -> int | None:
+    """The process's exit code, or None if it has not ended within ``timeout_s``."""
+    try:
+        return process.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        return None
+
+
 def shared_store(gym: Processes) -> SessionStore:
     """The gym's PostgreSQL store, read the way the dashboard reads it."""
     return SessionStore(PostgresURL.parse(gym.db_url))
@@ -166,9 +175,9 @@ def test_two_hubs_and_two_consumers_build_one_store(gym: Processes) -> None:
         wait_until(lambda: ended(store, list(FIXTURES)), 30, "both sessions stored")
         for lifter in FIXTURES:
             assert_same_as_hub(gym, store, lifter)
-    for consumer in consumers:
+    for consumer, name in zip(consumers, ("store-c1", "store-c2"), strict=True):
         consumer.terminate()
-        assert consumer.wait(20) == 0
+        assert exit_code(consumer, 20) == 0, gym.log(name)  # a hang prints its stacks there
     # The broker shared the messages: each consumer stored some.
     for name in ("store-c1", "store-c2"):
         stored = gym.log(name).split("stored ")[-1].split(" event(s)")[0]
@@ -192,6 +201,35 @@ def test_a_consumer_killed_mid_session_loses_nothing(gym: Processes) -> None:
         wait_until(lambda: ended(store, list(FIXTURES)), 30, "both session ends stored")
         for lifter in FIXTURES:
             assert_same_as_hub(gym, store, lifter)
+
+
+def test_a_consumer_stuck_while_stopping_says_where_and_still_stores_everything(
+    gym: Processes,
+) -> None:
+    # A consumer asked to stop stores what has arrived first; where that hangs (here on a
+    # table another client holds locked), its log shows every thread's stack, and once the
+    # lock goes it finishes storing and exits.
+    consumer = gym.consumer("c1")
+    with psycopg.connect(gym.db_url, autocommit=True) as admin:
+        schema = "SELECT to_regclass('events') IS NOT NULL"
+        wait_until(lambda: admin.execute(schema).fetchone() == (True,), 30, "the schema")
+        with psycopg.connect(gym.db_url) as locker:  # a transaction until the block ends
+            locker.execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE")
+            alice = gym.hub("alice")
+            waiting = (
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+            wait_until(lambda: admin.execute(waiting).fetchone() != (0,), 60, "a blocked store")
+            consumer.terminate()
+            wait_until(lambda: "most recent call first" in gym.log("store-c1"), 30, "stacks")
+    assert exit_code(consumer, 20) == 0, gym.log("store-c1")
+    assert "in _write" in gym.log("store-c1")  # the stack shows the store waiting
+    gym.consumer("c1")  # the broker kept what the hub sent after the consumer stopped
+    assert alice.wait(60) == 0
+    with shared_store(gym) as store:
+        wait_until(lambda: ended(store, ["alice"]), 30, "the session end stored")
+        assert_same_as_hub(gym, store, "alice")
 
 
 def local_events(gym: Processes, lifter: str) -> int:

@@ -10,6 +10,10 @@ from urllib.parse import urlsplit
 
 from processing.commands.db_option import add_db_option
 
+#: A consumer still stopping this long after SIGINT or SIGTERM, in s, prints every thread's
+#: stack to stderr: where it waits (storing what has arrived takes well under a second).
+SHUTDOWN_REPORT_S = 10.0
+
 
 def register(subparsers: Any) -> None:
     """Add the ``store`` subcommand."""
@@ -52,6 +56,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Consume until SIGINT or SIGTERM."""
+    import faulthandler
     import signal
     import threading
 
@@ -79,8 +84,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"backspotter store: {error}", file=sys.stderr)
         return 2
     stop = threading.Event()
+
+    def request_stop(signum: int, frame: object) -> None:
+        """Stop after storing what has arrived; say where it waits if that takes long."""
+        stop.set()
+        faulthandler.dump_traceback_later(SHUTDOWN_REPORT_S)
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda signum, frame: stop.set())
+        signal.signal(sig, request_stop)
     consumer = StoreConsumer(config)
     print(
         f"storing every lifter's events from {config.mqtt_url} (group {config.group}, client "
@@ -92,6 +103,8 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, StoreError) as error:
         print(f"backspotter store: {error}", file=sys.stderr)
         return 1
+    finally:
+        faulthandler.cancel_dump_traceback_later()
     counts = consumer.counts
     print(
         f"stored {counts.events_stored} event(s) and {counts.trace_messages} trace message(s); "
