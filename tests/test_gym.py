@@ -100,9 +100,7 @@ class Processes:
             if process.poll() is None:
                 process.terminate()
         for process in self.started:
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
+            if exit_code(process, 20) is None:
                 process.kill()
                 process.wait()
 

@@ -262,9 +262,12 @@ def walked_off(
     set_up = not in_set and rise.start - rise.down_tick >= window.ticks
     if set_up and walking(history, rise.down_tick, rise.start, level_mps2):
         return True
-    after: tuple[int, ...] = (rise.lockout, rise.lockout + window.lag_ticks)
-    if not rise.final:  # only the hold at the top, not the bend after it
-        after = after[1:] if rise.held_ticks >= window.ticks else ()
+    if rise.final:
+        after: tuple[int, ...] = (rise.lockout, rise.lockout + window.lag_ticks)
+    elif rise.held_ticks >= window.ticks:  # only the hold at the top, not the bend after it
+        after = (rise.lockout + window.lag_ticks,)
+    else:
+        return False
     return any(walking(history, first, first + window.ticks, level_mps2) for first in after)
 
 
