@@ -13,7 +13,12 @@ with ``backspotter evaluate``'s targets (``processing/offline/real_targets.py``)
 - time stretched 0.6, 0.8, 1.3 or 1.7 times: a quicker or slower mover. The orientation
   path is kept (angular rates scaled by 1/stretch) and the accelerometer's part beyond
   gravity (gravity taken from the pipeline's own orientation filter) by 1/stretch^2, so
-  climb speeds scale as a slower movement's would.
+  climb speeds scale as a slower movement's would;
+- read by a worse sensor: one unit of a supported device's chip, its errors drawn once
+  within that chip's datasheet tolerances (``sensor/sim/devices.py``: offsets, scale and
+  cross-axis errors, noise, bias walk, warm-up) and added to what the real sensor read. The
+  Movesense's LSM6DS3 (gyroscope offset up to 10 deg/s, no start-up calibration) and the
+  WitMotion's MPU-6050 (accelerometer offset up to 80 mg, 3% scale errors) are the worst.
 
 Prints the targets met per variant, then the recordings each variant gets wrong that the
 recording as recorded gets right; exits 0 either way, 2 without the folder. Nothing is
@@ -42,6 +47,8 @@ from processing.offline.real_targets import real_targets
 from processing.offline.swing import sensor_swing_deg
 from sensor.recording import Recording, read_recording, read_truth
 from sensor.samples import GRAVITY_MPS2, FloatArray, SampleBatch
+from sensor.sim.devices import DEVICES, IMUS, draw_errors
+from sensor.sim.imu import ImuReadings, apply_errors
 
 #: Where the real recordings live by default: beside the checkout, never inside it.
 REAL = Path(__file__).resolve().parents[2] / "shared" / "real"
@@ -49,6 +56,8 @@ REAL = Path(__file__).resolve().parents[2] / "shared" / "real"
 DECIMATE_BY = 8
 #: ...so that 200 Hz becomes 25 Hz.
 DECIMATE_FROM_HZ = 150.0
+#: Seed of the worse sensors' units: each variant's unit reads every recording.
+UNIT_SEED = 20261207
 
 Variant = Callable[[SampleBatch], SampleBatch | None]
 
@@ -101,6 +110,21 @@ def stretched(factor: float) -> Variant:
     return apply
 
 
+def worse_sensor(device: str, chip: str, unit: int) -> Variant:
+    """What unit number ``unit`` of ``chip`` in ``device`` (sensor/sim/devices.py) would
+    have read: that unit's datasheet errors added to the real sensor's readings."""
+
+    def apply(batch: SampleBatch) -> SampleBatch:
+        """The batch with the unit's errors (drawn from ``UNIT_SEED`` and ``unit``) added."""
+        rng = np.random.default_rng([UNIT_SEED, unit])
+        rate_hz = 1.0 / float(np.median(np.diff(batch.t_s)))
+        errors = draw_errors(IMUS[chip], DEVICES[device], rate_hz, rng)
+        read = apply_errors(ImuReadings(batch.accel_mps2, batch.gyro_rps), batch.t_s, errors, rng)
+        return replace(batch, accel_mps2=read.accel_mps2, gyro_rps=read.gyro_rps)
+
+    return apply
+
+
 VARIANTS: dict[str, Variant] = {
     "as recorded": lambda batch: batch,
     "spun 90 deg": spun(90.0),
@@ -112,6 +136,8 @@ VARIANTS: dict[str, Variant] = {
     "0.8x as long": stretched(0.8),
     "1.3x as long": stretched(1.3),
     "1.7x as long": stretched(1.7),
+    "+ LSM6DS3 errors (Movesense)": worse_sensor("movesense", "LSM6DS3", 1),
+    "+ MPU-6050 errors (WitMotion)": worse_sensor("witmotion", "MPU-6050", 2),
 }
 
 

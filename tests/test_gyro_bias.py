@@ -138,3 +138,13 @@ def test_a_swing_through_its_earlier_direction_reads_the_offset_not_its_speed() 
     # its readings' mean is near the offset (two samples pass, each halving the distance
     # from zero), not half of the 250 deg/s it swings through at that instant.
     assert np.allclose(tracker.bias_dps, OFFSET_DPS, atol=5.0)
+
+
+def test_a_single_still_moment_gives_the_whole_offset() -> None:
+    # A real sensor's accelerometer rarely holds within half a degree for a second: one
+    # still moment may be all a session shows, and it is the estimate, not half of it.
+    t_s, gyro_dps, accel_g = still_readings(1.01, seed=7)
+    tracker = GyroBias()
+    _, _, moments = tracker.corrected_dps(t_s, gyro_dps, accel_g)
+    assert moments.still.sum() == 1
+    assert np.allclose(tracker.bias_dps, OFFSET_DPS, atol=0.3)

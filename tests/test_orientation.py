@@ -67,6 +67,16 @@ def test_an_offset_not_yet_seen_still_does_not_turn_the_estimate_away_while_walk
     assert error_deg[-200:].max() < 2 * offset_dps + 5.0
 
 
+def test_an_offset_never_seen_still_is_learnt_from_the_accelerometers_pull() -> None:
+    # A Movesense's LSM6DS3 is not calibrated at power-on (offsets up to 10 deg/s) and a
+    # sensor on a lifter may never read still: the accelerometer's pull on the estimate
+    # shows the offset, and the estimate comes back to vertical.
+    up = OrientationFilter().update(walking_batch(100.0, 40.0, 10.0)).up
+    error_deg = np.degrees(np.arccos(np.clip(up[:, 2], -1.0, 1.0)))
+    assert error_deg[:500].max() > 10.0  # the offset's standing error before it is learnt
+    assert error_deg[-200:].max() < 2.0
+
+
 def test_once_seen_still_a_sideways_push_does_not_tilt_the_estimate() -> None:
     # Still for 2 s (the offset is learnt), then pushed sideways at 0.6 g for half a second
     # without turning: the accelerometer reads 31 deg off gravity and is ignored.

@@ -101,8 +101,12 @@ class GyroBias:
         interval_s = t_s - np.concatenate((before_s, t_s[:-1]))
         still_s = np.clip(interval_s[still], 0.0, _LONGEST_INTERVAL_S)
         offset = all_gyro_dps.shape[0] - t_s.size
-        window_dps = self._window_mean(all_gyro_dps, window_start, offset)
-        estimates = self._averaged(window_dps[still], self._weights(still_s))
+        window_dps = self._window_mean(all_gyro_dps, window_start, offset)[still]
+        if not self._still_s:
+            # The very first still moment is the whole estimate so far ("the mean of all of
+            # it"), not half of it: a real sensor may hold still for one sample all session.
+            self._bias_dps = window_dps[0].copy()
+        estimates = self._averaged(window_dps, self._weights(still_s))
         bias = at_each_sample(still, estimates, bias_before)
         window_g = self._window_mean(all_accel_g, window_start, offset)[still]
         moments = StillMoments(still, window_g, still_s)

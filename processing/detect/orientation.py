@@ -19,6 +19,8 @@ from processing.detect.gyro_bias import GyroBias, GyroBiasSettings
 from sensor.samples import GRAVITY_MPS2, FloatArray, SampleBatch
 
 _DEG_PER_RAD = 180.0 / np.pi
+#: No change to the bias the accelerometer's pull has shown.
+_NO_PULL = np.zeros(3)
 #: Sample intervals whose mean gives the sensor's rate.
 RATE_WINDOW_SAMPLES = 64
 #: An interval longer than this many times its window's mean is lost packets, not the rate.
@@ -92,6 +94,10 @@ class OrientationFilter:
         self._period_s = 1.0 / self.settings.nominal_rate_hz
         self._recent_dt_s: list[float] = []
         self._misaligned_samples = 0
+        self._min_cos = float(np.cos(np.radians(self.settings.acceleration_rejection_deg)))
+        #: Until still moments give the gyroscope's bias, the bias the accelerometer's pull
+        #: on the estimate has shown so far, deg/s.
+        self._pulled_bias_dps = np.zeros(3)
 
     def _configure(self, rate_hz: float) -> None:
         """Set up the AHRS and the bias estimator for a sample rate (keeps the orientation)."""
@@ -120,7 +126,7 @@ class OrientationFilter:
         accel_g = np.ascontiguousarray(self._offset.removed(raw_g, still))
         gyro_dps = np.ascontiguousarray(corrected_dps)
         resting, direction = self._at_rest(gyro_dps, accel_g)
-        min_cos = float(np.cos(np.radians(self.settings.acceleration_rejection_deg)))
+        min_cos = self._min_cos
         ahrs = self._ahrs
         gap_s, recent = self.settings.restart_after_gap_s, self._recent_dt_s
         turn_dps = self._interval_rates(gyro_dps)
@@ -136,6 +142,7 @@ class OrientationFilter:
         keep = ups.append
         period_s = self._period_s
         misaligned_samples, limit = self._misaligned_samples, self._misaligned_limit
+        pulled_dps = self._pulled_bias_dps
         # The accelerometer's direction goes in as three columns of floats: a list per row
         # would cost a quarter of the loop.
         rows = zip(
@@ -172,9 +179,11 @@ class OrientationFilter:
                 ahrs.set_quaternion(quaternion_from_up(accel))
                 ahrs.skip_startup()
                 misaligned_samples = 0
-            update(turn, accel)
+            update(turn if known else turn - pulled_dps, accel)
             gravity = gravity_of()
             keep(gravity)
+            if not (known or restart):
+                pulled_dps = pulled_dps + self._pull_dps(gravity, (dx, dy, dz), dt_s)
             if at_rest:
                 # Plain floats: a numpy dot product of two 3-vectors costs more than the AHRS.
                 gx, gy, gz = gravity.tolist()
@@ -183,9 +192,27 @@ class OrientationFilter:
                     continue
             misaligned_samples = 0
         self._period_s = period_s
+        self._pulled_bias_dps = pulled_dps
         self._misaligned_samples = misaligned_samples
         up = np.array(ups, dtype=np.float64).reshape(len(ups), 3)
         return Oriented(up, gyro_dps, accel_g * GRAVITY_MPS2)
+
+    def _pull_dps(
+        self, gravity: FloatArray, accel_up: tuple[float, float, float], dt_s: float
+    ) -> FloatArray:
+        """How far one sample interval moves the bias estimate while the gyroscope's bias
+        is unknown: integral feedback on the turn from the estimated "up" (``gravity``) to
+        the accelerometer's (Mahony et al., 2008), so that a gyroscope that never reads still
+        is not followed 2b degrees off (see :mod:`processing.detect.gyro_bias`). Its gain is
+        (gain / 2)^2, which damps the loop critically with the AHRS's own gain. Only samples
+        whose accelerometer points within ``acceleration_rejection_deg`` of the estimate
+        count: beyond it, the pull's own acceleration moves the reading, not the bias."""
+        gx, gy, gz = gravity.tolist()
+        ax, ay, az = accel_up
+        if gx * ax + gy * ay + gz * az < self._min_cos:
+            return _NO_PULL
+        step = (self.settings.gain / 2) ** 2 * dt_s * _DEG_PER_RAD
+        return step * np.array((gy * az - gz * ay, gz * ax - gx * az, gx * ay - gy * ax))
 
     def _intervals_s(self, t_s: FloatArray) -> FloatArray:
         """Per sample, the time since the newest sample before it, in s: 0 or less for a
