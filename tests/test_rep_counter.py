@@ -316,6 +316,21 @@ def test_a_lone_rise_counts_only_after_staying_down_without_a_break(
     assert len(_count(hinge_deg, climb_mps=0.3)) == reps_expected
 
 
+@pytest.mark.parametrize(("lockout_tilt_deg", "reps_expected"), [(5.0, 6), (62.0, 0)])
+def test_a_body_held_horizontal_never_locks_out(
+    lockout_tilt_deg: float, reps_expected: int
+) -> None:
+    # Push-ups: the back stays near horizontal (the face tilted 60-90 deg) and sways by 20
+    # deg or more where a sensor's offsets bend its near-vertical face (a real push-up set
+    # read by an MPU-6050 unit counted 7). Rising and sinking as a pull does, they are still
+    # no reps: nobody locks out with the back that far from vertical. The same swings
+    # starting near upright are a set.
+    rep = np.concatenate([_hinge(26.0, 1.0, 0.3, 1.0), _upright(1.0)])
+    hinge_deg = lockout_tilt_deg + np.concatenate([_upright(3.0), *[rep] * 6, _upright(14.0)])
+    features = _features(hinge_deg, climb_mps=0.3)
+    assert len(_count_features(hinge_deg, features)) == reps_expected
+
+
 def test_a_hinge_turned_round_by_its_pulls_stays_turned_when_the_tilts_agree() -> None:
     # A strap far off vertical: before any walking the largest tilt points "forward" the
     # wrong way, so the first reps read upside down until two of them lift nothing while

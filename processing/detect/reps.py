@@ -8,7 +8,8 @@ principles that hold for real lifting (docs/measurement.md states them):
 2. A rep returns to upright: the lockout comes back to where the lifter bent down from, not
    stopping partway (an abandoned set-up), and at the same height (sitting down on a bench
    or standing up from one changes it), and standing: sitting is still with the pelvis tilted
-   back, which a sacrum sensor shows.
+   back, which a sacrum sensor shows. Upright is also where the sensor's face is near
+   vertical, as on any standing back: a push-up or a plank never gets there.
 3. Nobody walks holding a loaded bar: footfalls right after the lockout, or through a hold at
    the top before the next bend, mean nothing was held.
 4. Loaded concentrics are slower than unloaded stand-ups, and a set only slows as it tires:
@@ -63,6 +64,12 @@ class RepSettings:
     #: A lockout comes back to upright: it may stop short of the posture the lifter bent
     #: down from by at most this fraction of the bend (an abandoned set-up stops halfway).
     max_short_of_upright: float = 0.3
+    #: A lockout is upright: the sensor lies flat on the back, and a standing lifter's back
+    #: is within a few tens of degrees of vertical (the strap's angle and the lordosis at that
+    #: level; lockouts tilt the face up to 39 deg in the simulated population, 32 in the real
+    #: sets). A "lockout" with the face tilted further than this, in degrees, is a body
+    #: still horizontal (a push-up, a plank) or bent over (a row).
+    max_upright_tilt_deg: float = 55.0
     #: The lockout is where the pull stops: the first moment near the top from which the
     #: trunk rises by less than this fraction of the bend over ``lockout_settle_s``.
     lockout_fraction: float = 0.1
@@ -234,6 +241,9 @@ class RepCounter:
         if votes and self._upside_down.upside_down(rise.climb_mps, rise.bend_climb_mps):
             self._turn_round((self._first_rise or rise).bend.before.tick, reps)
             return
+        if not face_upright(self._history, rise, self.settings.max_upright_tilt_deg):
+            self._close_lone_first(reps)  # after the votes: read upside down, the "lockouts"
+            return  # are the bottoms of the bends
         if rise.final:
             end = min(bend.top.tick, rise.lockout + round(DROPPED_END_S * self._rate_hz))
             self._settle(rise, end, reps, self._sign)
@@ -265,7 +275,7 @@ class RepCounter:
         (``stood_up_after``: the rise that closed it was a faster stand-up)."""
         rise = self._first_rise
         if self._first is not None and rise is not None:
-            if self._lone_lift(rise, stood_up_after):
+            if lone_lift(self.settings, rise, stood_up_after):
                 reps.append(self._first)
             else:
                 self._pulls_mps.clear()
@@ -288,7 +298,7 @@ class RepCounter:
 
     def _returned_standing(self, rise: Rise) -> bool:
         """Principles 2, 3 and 5 of the module docstring (1 is the zigzag's swing; 4 is
-        ``_faster_than_the_set``; the lone-rep half of 5 is ``_lone_lift``)."""
+        ``_faster_than_the_set``; the lone-rep half of 5 is ``lone_lift``)."""
         s, bend = self.settings, rise.bend
         if short_of_upright(bend, s.max_short_of_upright):
             return False
@@ -319,15 +329,6 @@ class RepCounter:
         ratio = s.first_pull_ratio if len(self._pulls_mps) == 1 else s.unloaded_speed_ratio
         return rise.climb_mps > max(ratio * max(self._pulls_mps), s.unloaded_speed_mps)
 
-    def _lone_lift(self, rise: Rise, stood_up_after: bool) -> bool:
-        """Principles 4 and 5 for a rep alone in its set: rising, set up first, and slower
-        than standing up: than anyone's, or than the lifter's own stand-up right after it."""
-        s = self.settings
-        set_up = not rise.bend.saw_bend or rise.dwell_s >= s.min_setup_s
-        loaded = stood_up_after or rise.climb_mps <= s.unloaded_speed_mps
-        lifted = rise.climb_mps >= s.min_climb_mps or not rise.climb_seen
-        return set_up and loaded and lifted
-
     def _set_closed(self, tick: int, reps: list[RepTicks]) -> bool:
         """True once, when the set has gone ``max_rest_in_set_s`` without a rep."""
         if self._last_end is None or tick - self._last_end < self._rest_ticks:
@@ -339,6 +340,22 @@ class RepCounter:
         self._pulls_mps.clear()
         self._rhythm.clear()
         return True
+
+
+def lone_lift(settings: RepSettings, rise: Rise, stood_up_after: bool) -> bool:
+    """Principles 4 and 5 for a rep alone in its set: rising, set up first, and slower than
+    standing up: than anyone's, or than the lifter's own stand-up right after it."""
+    set_up = not rise.bend.saw_bend or rise.dwell_s >= settings.min_setup_s
+    loaded = stood_up_after or rise.climb_mps <= settings.unloaded_speed_mps
+    lifted = rise.climb_mps >= settings.min_climb_mps or not rise.climb_seen
+    return set_up and loaded and lifted
+
+
+def face_upright(history: TickHistory, rise: Rise, max_tilt_deg: float) -> bool:
+    """Principle 2's upright face: the face tilt at the lockout (the hinge angle's size,
+    whichever side is forward) within ``max_tilt_deg`` of vertical (True when unknown)."""
+    lockout_deg = float(history.hinge_deg(rise.lockout, rise.lockout)[0])
+    return not abs(lockout_deg) > max_tilt_deg  # NaN compares False
 
 
 def short_of_upright(bend: Return, max_short: float) -> bool:
