@@ -135,8 +135,8 @@ def test_a_swing_through_its_earlier_direction_reads_the_offset_not_its_speed() 
     _, known, _ = tracker.corrected_dps(t_s, gyro_dps, accel_g)
     assert known.any()  # the instant at 1 s passes for still...
     # ...and over the second before it the sensor turned, net, about no horizontal axis:
-    # its readings' mean is near the offset (two samples pass, each halving the distance
-    # from zero), not half of the 250 deg/s it swings through at that instant.
+    # its readings' mean is near the offset (the first sample that passes is the estimate),
+    # not the 250 deg/s it swings through at that instant.
     assert np.allclose(tracker.bias_dps, OFFSET_DPS, atol=5.0)
 
 

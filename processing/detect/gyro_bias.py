@@ -11,7 +11,9 @@ norm, the sensor is not turning about any horizontal axis, and its gyroscope rea
 plus body sway and breathing, which average out.
 
 Everything is counted in seconds of sample time, not in samples, so that any split of the
-stream into batches gives the same estimate.
+stream into batches gives the same estimate. Until the first still moment, the orientation
+filter learns the bias from the accelerometer's pull on its estimate instead
+(:meth:`~processing.detect.orientation.OrientationFilter.update`).
 """
 
 from __future__ import annotations
