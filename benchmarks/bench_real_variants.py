@@ -47,8 +47,7 @@ from processing.offline.real_targets import real_targets
 from processing.offline.swing import sensor_swing_deg
 from sensor.recording import Recording, read_recording, read_truth
 from sensor.samples import GRAVITY_MPS2, FloatArray, SampleBatch
-from sensor.sim.devices import DEVICES, IMUS, draw_errors
-from sensor.sim.imu import ImuReadings, apply_errors
+from sensor.sim.devices import read_by
 
 #: Where the real recordings live by default: beside the checkout, never inside it.
 REAL = Path(__file__).resolve().parents[2] / "shared" / "real"
@@ -116,11 +115,7 @@ def worse_sensor(device: str, chip: str, unit: int) -> Variant:
 
     def apply(batch: SampleBatch) -> SampleBatch:
         """The batch with the unit's errors (drawn from ``UNIT_SEED`` and ``unit``) added."""
-        rng = np.random.default_rng([UNIT_SEED, unit])
-        rate_hz = 1.0 / float(np.median(np.diff(batch.t_s)))
-        errors = draw_errors(IMUS[chip], DEVICES[device], rate_hz, rng)
-        read = apply_errors(ImuReadings(batch.accel_mps2, batch.gyro_rps), batch.t_s, errors, rng)
-        return replace(batch, accel_mps2=read.accel_mps2, gyro_rps=read.gyro_rps)
+        return read_by(batch, device, chip, np.random.default_rng([UNIT_SEED, unit]))
 
     return apply
 

@@ -10,13 +10,13 @@ its source.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
 
-from sensor.samples import GRAVITY_MPS2, FloatArray
-from sensor.sim.imu import SensorErrors
+from sensor.samples import GRAVITY_MPS2, FloatArray, SampleBatch
+from sensor.sim.imu import ImuReadings, SensorErrors, apply_errors
 
 #: Fraction of the datasheet offset left after a device's own start-up gyroscope
 #: calibration (WitMotion and Thingy:52 firmwares average the gyroscope at rest).
@@ -134,6 +134,16 @@ def draw_errors(
         ),
         warm_up_tau_s=float(rng.uniform(*WARM_UP_TAU_S)),
     )
+
+
+def read_by(batch: SampleBatch, device: str, chip: str, rng: np.random.Generator) -> SampleBatch:
+    """What one unit of ``chip`` in ``device``, its errors drawn from ``rng`` within the
+    datasheet, would have read of the movement a real sensor recorded in ``batch``: the
+    unit's errors added to the readings (the real sensor's own errors stay in them)."""
+    rate_hz = 1.0 / float(np.median(np.diff(batch.t_s)))
+    errors = draw_errors(IMUS[chip], DEVICES[device], rate_hz, rng)
+    read = apply_errors(ImuReadings(batch.accel_mps2, batch.gyro_rps), batch.t_s, errors, rng)
+    return replace(batch, accel_mps2=read.accel_mps2, gyro_rps=read.gyro_rps)
 
 
 def _triple(values: FloatArray | Triple) -> Triple:
