@@ -24,6 +24,7 @@ from processing.offline.evaluation import (
     score_alerts,
     score_file,
     score_sets,
+    set_outcome,
     total_score,
     with_threshold,
 )
@@ -137,6 +138,28 @@ def test_one_detected_set_spanning_two_truth_sets_makes_neither_exact() -> None:
     truth_sets = [lift_set(10, 20, 2), lift_set(30, 40, 2)]
     detected_sets = [lift_set(10, 40, 2)]
     assert score_sets(truth_sets, detected_sets, []) == SetScore(truth=2, exact=0, missed=0)
+
+
+def test_each_truth_set_gets_the_outcome_that_says_how_it_was_miscounted() -> None:
+    truth_sets = [
+        lift_set(10, 20, 3),  # one detected set, 3 reps -> exact
+        lift_set(30, 40, 3),  # one detected set, 2 reps -> under
+        lift_set(50, 60, 3),  # one detected set, 4 reps -> over
+        lift_set(70, 80, 2),  # two detected sets -> split
+        lift_set(90, 95, 1),  # one detected set that also covers the next -> merged
+        lift_set(96, 99, 1),  # ... merged too
+        lift_set(150, 160, 1),  # nothing -> missed
+    ]
+    detected_sets = [
+        lift_set(11, 19, 3),
+        lift_set(31, 39, 2),
+        lift_set(51, 59, 4),
+        lift_set(71, 74, 1),
+        lift_set(75, 79, 1),
+        lift_set(90, 99, 2),
+    ]
+    outcomes = [set_outcome(t, detected_sets, truth_sets) for t in truth_sets]
+    assert outcomes == ["exact", "under", "over", "split", "merged", "merged", "missed"]
 
 
 # --- peak flexion ------------------------------------------------------------------------

@@ -25,7 +25,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 #: A detected rep matches a truth rep when their lockouts are at most this far apart, in s.
 LOCKOUT_TOLERANCE_S = 0.75
@@ -33,6 +33,8 @@ LOCKOUT_TOLERANCE_S = 0.75
 NO_ACTIVITY = "none"
 
 Json = dict[str, Any]
+#: How a truth set was counted (see :func:`set_outcome`).
+SetOutcome = Literal["exact", "missed", "merged", "split", "under", "over"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,22 +210,30 @@ def score_sets(
     truth_sets: Sequence[Json], detected_sets: Sequence[Json], activities: Iterable[Json]
 ) -> SetScore:
     """Exact, missed and spurious sets, and the activities spurious sets overlap."""
-    exact = missed = 0
-    for truth_set in truth_sets:
-        found = [d for d in detected_sets if overlaps(truth_set, d)]
-        if not found:
-            missed += 1
-        elif len(found) == 1 and _counts_exactly(found[0], truth_set, truth_sets):
-            exact += 1
+    outcomes = [set_outcome(t, detected_sets, truth_sets) for t in truth_sets]
     spurious = [d for d in detected_sets if not any(overlaps(t, d) for t in truth_sets)]
     during = _kinds_overlapped(spurious, list(activities))
-    return SetScore(len(truth_sets), exact, missed, len(spurious), during)
+    return SetScore(
+        len(truth_sets), outcomes.count("exact"), outcomes.count("missed"), len(spurious), during
+    )
 
 
-def _counts_exactly(detected: Json, truth_set: Json, truth_sets: Sequence[Json]) -> bool:
-    """True when ``detected`` has the reps of ``truth_set`` and overlaps no other truth set."""
-    alone = all(t is truth_set or not overlaps(t, detected) for t in truth_sets)
-    return alone and len(detected["reps"]) == len(truth_set["reps"])
+def set_outcome(
+    truth_set: Json, detected_sets: Sequence[Json], truth_sets: Sequence[Json]
+) -> SetOutcome:
+    """How the detected sets counted one truth set: ``exact`` (one detected set overlaps it,
+    overlaps no other truth set and has its reps), ``missed`` (none overlaps it),
+    ``merged`` (the one overlapping it also overlaps another truth set), ``split`` (several
+    overlap it), ``under`` or ``over`` (one, with fewer or more reps)."""
+    found = [d for d in detected_sets if overlaps(truth_set, d)]
+    if not found:
+        return "missed"
+    if len(found) > 1:
+        return "split"
+    if any(t is not truth_set and overlaps(t, found[0]) for t in truth_sets):
+        return "merged"
+    difference = len(found[0]["reps"]) - len(truth_set["reps"])
+    return "exact" if difference == 0 else ("under" if difference < 0 else "over")
 
 
 def _kinds_overlapped(detected_sets: Sequence[Json], activities: Sequence[Json]) -> dict[str, int]:
