@@ -10,7 +10,9 @@ split, under, over) and prints the share of sets not counted exactly:
 - per value of each choice drawn (device, chip, sample rate, one or two sensors, where the
   recording starts, ...) and per kind of set (its number of reps, the session's first set);
 - for each number drawn (trunk angle at the bottom, concentric time, ...), in the lowest
-  and the highest quarter of its values, the settings whose quarters differ most first.
+  and the highest quarter of its values, the settings whose quarters differ most first;
+- by the set's true peak, with one sensor (its inclination: what the hinge angle swings
+  through, which must reach 20 deg for a rep) and with two (lumbar flexion).
 
 The figures describe the populations given, read by today's detector: use spent ones (see
 docs/simulator.md) so that no hold-out is read. Nothing is written to disk.
@@ -21,6 +23,7 @@ docs/simulator.md) so that no hold-out is read. Nothing is written to disk.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 from collections import Counter, defaultdict
@@ -44,6 +47,10 @@ from sensor.sim.spec import SessionSpec
 #: Outcomes in the order the tables show them.
 OUTCOMES: tuple[SetOutcome, ...] = ("exact", "missed", "under", "over", "merged", "split")
 
+#: Edges of the true-peak bands, in deg: 20 is the smallest swing a rep makes
+#: (``RepSettings.min_swing_deg``).
+PEAK_EDGES_DEG = (0.0, 15.0, 20.0, 25.0, 30.0, 40.0, 60.0, 180.0)
+
 Drawn = dict[str, Any]
 
 
@@ -53,6 +60,9 @@ class SetRow:
 
     outcome: SetOutcome
     drawn: Drawn
+    #: The mean of its reps' true peaks, in deg: lumbar flexion with two sensors, the
+    #: sensor's inclination with one (what the hinge angle swings through).
+    peak_deg: float
 
 
 def session_drawn(spec: SessionSpec) -> Drawn:
@@ -101,7 +111,8 @@ def session_rows(path: Path) -> list[SetRow] | None:
     for index, truth_set in enumerate(truth["sets"]):
         own = {"reps_in_set": len(truth_set["reps"]), "first_set": index == 0}
         outcome = set_outcome(truth_set, detected, truth["sets"])
-        rows.append(SetRow(outcome, {**drawn, **own}))
+        peak_deg = float(np.mean([rep["peak_flexion_deg"] for rep in truth_set["reps"]]))
+        rows.append(SetRow(outcome, {**drawn, **own}, peak_deg))
     return rows
 
 
@@ -134,6 +145,19 @@ def numbers_table(rows: Sequence[SetRow], top: int) -> Table:
     for _, key, low_edge, high_edge, low, high in sorted(spreads, reverse=True)[:top]:
         table.add_row(key, f"<= {low_edge:.3g}", *_outcome_cells(low))
         table.add_row("", f">= {high_edge:.3g}", *_outcome_cells(high))
+        table.add_section()
+    return table
+
+
+def peaks_table(rows: Sequence[SetRow]) -> Table:
+    """Share of sets not exact by their true peak, for one sensor and for two."""
+    table = _outcome_table("sensors", "true peak, deg")
+    for mode, single in (("one", True), ("two", False)):
+        own = [row for row in rows if ("+" not in row.drawn["sensors"]) == single]
+        for low, high in itertools.pairwise(PEAK_EDGES_DEG):
+            group = [row for row in own if low <= row.peak_deg < high]
+            if group:
+                table.add_row(mode, f"{low:g}-{high:g}", *_outcome_cells(group))
         table.add_section()
     return table
 
@@ -180,6 +204,7 @@ def main(argv: Sequence[str]) -> int:
     )
     console.print(choices_table(rows))
     console.print(numbers_table(rows, args.top))
+    console.print(peaks_table(rows))
     return 0
 
 
