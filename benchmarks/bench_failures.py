@@ -2,8 +2,9 @@
 
 A simulated session's seed draws everything about it again (``sensor/sim/population.py``):
 the lifter's body and habits, the device, its rate and strap, where the recording starts.
-This command analyzes every session under the given folders (written by
-``fixtures/make_fixtures.py --unseen``, truth beside each), puts every truth set in one
+This command analyzes every session under the given folders whose truth names the population
+and seed that drew it (``fixtures/make_fixtures.py --unseen`` writes them so for the wide
+population; other recordings are skipped and counted), puts every truth set in one
 outcome (``processing/offline/evaluation.py``'s ``set_outcome``: exact, missed, merged,
 split, under, over) and prints the share of sets not counted exactly:
 
@@ -50,6 +51,10 @@ OUTCOMES: tuple[SetOutcome, ...] = ("exact", "missed", "under", "over", "merged"
 #: Edges of the true-peak bands, in deg: 20 is the smallest swing a rep makes
 #: (``RepSettings.min_swing_deg``).
 PEAK_EDGES_DEG = (0.0, 15.0, 20.0, 25.0, 30.0, 40.0, 60.0, 180.0)
+
+#: Rest between sets, s, the specs are drawn again with: only the simulation reads it, none
+#: of the settings this command compares.
+REST_S = (60.0, 240.0)
 
 Drawn = dict[str, Any]
 
@@ -104,7 +109,7 @@ def session_rows(path: Path) -> list[SetRow] | None:
     simulator = truth.get("simulator", {})
     if simulator.get("population") not in POPULATIONS:
         return None
-    spec = POPULATIONS[simulator["population"]](int(simulator["seed"]), (60.0, 240.0))
+    spec = POPULATIONS[simulator["population"]](int(simulator["seed"]), REST_S)
     detected = analyze_recording(read_recording(path), PipelineConfig()).to_json()["sets"]
     drawn = session_drawn(spec)
     rows = []
@@ -119,8 +124,7 @@ def session_rows(path: Path) -> list[SetRow] | None:
 def choices_table(rows: Sequence[SetRow]) -> Table:
     """Share of sets not exact per value of every drawn choice."""
     table = _outcome_table("choice", "value")
-    keys = [k for k, v in rows[0].drawn.items() if not isinstance(v, float) or k == "rate_hz"]
-    for key in keys:
+    for key in _common_keys(rows, numbers=False):
         groups: dict[Any, list[SetRow]] = defaultdict(list)
         for row in rows:
             groups[row.drawn[key]].append(row)
@@ -134,9 +138,7 @@ def numbers_table(rows: Sequence[SetRow], top: int) -> Table:
     """Share of sets not exact in the lowest and highest quarter of each drawn number."""
     table = _outcome_table("number", "quarter")
     spreads = []
-    for key, value in rows[0].drawn.items():
-        if not isinstance(value, float) or key == "rate_hz":
-            continue
+    for key in _common_keys(rows, numbers=True):
         values = np.array([row.drawn[key] for row in rows])
         low_edge, high_edge = np.quantile(values, [0.25, 0.75])
         low = [row for row, v in zip(rows, values, strict=True) if v <= low_edge]
@@ -160,6 +162,13 @@ def peaks_table(rows: Sequence[SetRow]) -> Table:
                 table.add_row(mode, f"{low:g}-{high:g}", *_outcome_cells(group))
         table.add_section()
     return table
+
+
+def _common_keys(rows: Sequence[SetRow], numbers: bool) -> list[str]:
+    """The drawn settings every row has (a classic session draws no lifter numbers): the
+    numbers (``numbers``) or the choices, the sample rate among the choices."""
+    keys = [k for k in rows[0].drawn if all(k in row.drawn for row in rows)]
+    return [k for k in keys if (isinstance(rows[0].drawn[k], float) and k != "rate_hz") == numbers]
 
 
 def _outcome_table(what: str, which: str) -> Table:
@@ -199,8 +208,8 @@ def main(argv: Sequence[str]) -> int:
     console = Console(width=140)
     skipped = len(paths) - len(per_session)
     console.print(
-        f"{len(rows)} sets in {len(per_session)} sessions ({skipped} other recordings "
-        f"skipped): {_failed(rows):.1%} not exact"
+        f"{len(rows)} sets in {len(per_session)} sessions ({skipped} recordings skipped: "
+        f"their truth names no population): {_failed(rows):.1%} not exact"
     )
     console.print(choices_table(rows))
     console.print(numbers_table(rows, args.top))
