@@ -19,8 +19,6 @@ from processing.detect.gyro_bias import GyroBias, GyroBiasSettings
 from sensor.samples import GRAVITY_MPS2, FloatArray, SampleBatch
 
 _DEG_PER_RAD = 180.0 / np.pi
-#: No change to the bias the accelerometer's pull has shown.
-_NO_PULL = np.zeros(3)
 #: Sample intervals whose mean gives the sensor's rate.
 RATE_WINDOW_SAMPLES = 64
 #: An interval longer than this many times its window's mean is lost packets, not the rate.
@@ -183,7 +181,7 @@ class OrientationFilter:
             gravity = gravity_of()
             keep(gravity)
             if not (known or restart):
-                pulled_dps = pulled_dps + self._pull_dps(gravity, (dx, dy, dz), dt_s)
+                self._pull(pulled_dps, gravity, (dx, dy, dz), dt_s)
             if at_rest:
                 # Plain floats: a numpy dot product of two 3-vectors costs more than the AHRS.
                 gx, gy, gz = gravity.tolist()
@@ -192,27 +190,34 @@ class OrientationFilter:
                     continue
             misaligned_samples = 0
         self._period_s = period_s
-        self._pulled_bias_dps = pulled_dps
         self._misaligned_samples = misaligned_samples
         up = np.array(ups, dtype=np.float64).reshape(len(ups), 3)
         return Oriented(up, gyro_dps, accel_g * GRAVITY_MPS2)
 
-    def _pull_dps(
-        self, gravity: FloatArray, accel_up: tuple[float, float, float], dt_s: float
-    ) -> FloatArray:
-        """How far one sample interval moves the bias estimate while the gyroscope's bias
-        is unknown: integral feedback on the turn from the estimated "up" (``gravity``) to
-        the accelerometer's (Mahony et al., 2008), so that a gyroscope that never reads still
-        is not followed 2b degrees off (see :mod:`processing.detect.gyro_bias`). Its gain is
-        (gain / 2)^2, which damps the loop critically with the AHRS's own gain. Only samples
-        whose accelerometer points within ``acceleration_rejection_deg`` of the estimate
-        count: beyond it, the pull's own acceleration moves the reading, not the bias."""
+    def _pull(
+        self,
+        pulled_dps: FloatArray,
+        gravity: FloatArray,
+        accel_up: tuple[float, float, float],
+        dt_s: float,
+    ) -> None:
+        """Move the bias estimate ``pulled_dps`` (in place) by one sample interval's pull
+        while the gyroscope's bias is unknown: integral feedback on the turn from the
+        estimated "up" (``gravity``) to the accelerometer's (Mahony et al., 2008), so that a
+        gyroscope that never reads still is not followed 2b degrees off (see
+        :mod:`processing.detect.gyro_bias`). Its gain is (gain / 2)^2, which damps the loop
+        critically with the AHRS's own gain. Only samples whose accelerometer points within
+        ``acceleration_rejection_deg`` of the estimate count: beyond it, the pull's own
+        acceleration moves the reading, not the bias. Plain floats: it runs per sample for
+        as long as the sensor has not been still, for a real sensor often a whole session."""
         gx, gy, gz = gravity.tolist()
         ax, ay, az = accel_up
         if gx * ax + gy * ay + gz * az < self._min_cos:
-            return _NO_PULL
+            return
         step = (self.settings.gain / 2) ** 2 * dt_s * _DEG_PER_RAD
-        return step * np.array((gy * az - gz * ay, gz * ax - gx * az, gx * ay - gy * ax))
+        pulled_dps[0] += step * (gy * az - gz * ay)
+        pulled_dps[1] += step * (gz * ax - gx * az)
+        pulled_dps[2] += step * (gx * ay - gy * ax)
 
     def _intervals_s(self, t_s: FloatArray) -> FloatArray:
         """Per sample, the time since the newest sample before it, in s: 0 or less for a
