@@ -4,7 +4,7 @@ Run: ``.venv/bin/python benchmarks/bench_replay.py [--minutes 60] [--fixtures] [
 The default recording is a simulated two-sensor 100 Hz session of ``--minutes`` (sets of 5
 reps, 2-2.5 min rests); ``--fixtures`` adds every fixture. For each recording: the pipeline
 alone (``analyze_recording``, 10 s batches), the service in process (read, pipeline in the
-replay source's 0.1 s batches, publish to a real Mosquitto, store, wait for every
+replay source's batches, 1 s at max speed, publish to a real Mosquitto, store, wait for every
 acknowledgement), and the real ``backspotter replay FILE --speed max`` command (a fresh
 process: imports included). Speeds are recording seconds per wall second. Target: at least
 200x real time including publishing and storing.

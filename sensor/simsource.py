@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Literal
 
-from sensor.recording.replay import REPLAY_BATCH_S, paced
+from sensor.recording.replay import batch_s_for, paced
 from sensor.samples import SampleBatch, SensorStatus
 from sensor.simulate import SessionSpec, random_spec, stream_session
 
@@ -51,7 +51,8 @@ class SimSource:
 
     async def stream(self) -> AsyncIterator[SampleBatch | SensorStatus]:
         """Simulate the session (in a worker thread), then deliver it batch by batch."""
-        batches = await asyncio.to_thread(lambda: list(stream_session(self.spec, REPLAY_BATCH_S)))
+        batch_s = batch_s_for(self.speed)
+        batches = await asyncio.to_thread(lambda: list(stream_session(self.spec, batch_s)))
         async for batch in paced(batches, self.speed):
             yield batch
 

@@ -21,7 +21,7 @@ from processing.commands.option_ranges import DURATION_S
 
 if TYPE_CHECKING:
     from sensor.recording import RecordingWriter
-    from sensor.samples import SensorStatus
+    from sensor.samples import SampleBatch, SensorStatus
     from sensor.sources import BleOptions, Source
 
 log = logging.getLogger(__name__)
@@ -158,14 +158,34 @@ async def _consume(
             state = "connected" if item.connected else "lost"
             log.info("sensor %s %s at t=%.2f s: %s", item.role, state, item.t_s, item.reason)
             continue
-        await loop.run_in_executor(disk, writer.write, item)
-        summary.samples[item.role] += len(item)
-        if summary.first_t_s is None:
-            summary.first_t_s = float(item.t_s[0])
-            log.info("recording %s to %s; Ctrl-C stops", ", ".join(source.roles), writer.path)
-        summary.last_t_s = max(summary.last_t_s or -float("inf"), float(item.t_s[-1]))
-        if duration_s is not None and summary.duration_s >= duration_s:
+        batch = item if duration_s is None else _within(item, summary.first_t_s, duration_s)
+        if len(batch):
+            await loop.run_in_executor(disk, writer.write, batch)
+            _note_written(batch, summary, source, writer)
+        if len(batch) < len(item) or (duration_s is not None and summary.duration_s >= duration_s):
             return
+
+
+def _within(batch: SampleBatch, first_t_s: float | None, duration_s: float) -> SampleBatch:
+    """The samples of ``batch`` up to ``duration_s`` after the recording's first sample: a
+    replay at max speed delivers whole seconds at a time, and ``--duration`` means its
+    seconds, not the batch's."""
+    import numpy as np
+
+    end_s = (float(batch.t_s[0]) if first_t_s is None else first_t_s) + duration_s
+    beyond = np.flatnonzero(batch.t_s > end_s)
+    return batch.slice(0, int(beyond[0])) if len(beyond) else batch
+
+
+def _note_written(
+    batch: SampleBatch, summary: RecordSummary, source: Source, writer: RecordingWriter
+) -> None:
+    """Count ``batch`` into the summary; the first one starts the recording's clock."""
+    summary.samples[batch.role] += len(batch)
+    if summary.first_t_s is None:
+        summary.first_t_s = float(batch.t_s[0])
+        log.info("recording %s to %s; Ctrl-C stops", ", ".join(source.roles), writer.path)
+    summary.last_t_s = max(summary.last_t_s or -float("inf"), float(batch.t_s[-1]))
 
 
 def _meta(urls: list[str], source: Source) -> dict[str, Any]:
