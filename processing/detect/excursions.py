@@ -1,7 +1,8 @@
 """Bends and returns of the hinge angle, found from the movement itself.
 
 A zigzag over the filtered hinge angle: an extreme counts once the angle has come back from it
-by at least the smallest hinge a rep makes. No reference, no absolute threshold and no
+by at least the swing the rep counter asks for (the smallest hinge a rep makes; within a set,
+a share of its largest rep). No reference, no absolute threshold and no
 stillness are needed, so it works from the first tick of a recording that starts with the
 lifter bent over the bar, at any strap angle, on sensors that are never still.
 """
@@ -90,6 +91,10 @@ class Excursions:
         self._hold_ticks = hold_ticks
         self._sign = 1.0
         self._restart()
+
+    def set_swing(self, swing_deg: float) -> None:
+        """Follow bends of at least ``swing_deg`` from now on."""
+        self._swing_deg = self._zigzag.swing_deg = swing_deg
 
     def _restart(self) -> None:
         """Forget every bend followed so far."""

@@ -4,7 +4,8 @@ The counter follows the bends and returns of the filtered hinge angle
 (:class:`~processing.detect.excursions.ZigZag`) and judges each return ("rise") by a few
 principles that hold for real lifting (docs/measurement.md states them):
 
-1. A rep is a hinge: the trunk bends by at least ``min_swing_deg`` and comes back as far.
+1. A rep is a hinge: the trunk bends by at least ``min_swing_deg`` and comes back as far; and
+   a lifter's reps are alike, so within a set a share of its largest swing will do.
 2. A rep returns to upright: the lockout comes back to where the lifter bent down from, not
    stopping partway (an abandoned set-up), and at the same height (sitting down on a bench
    or standing up from one changes it), and standing: sitting is still with the pelvis tilted
@@ -61,6 +62,11 @@ class RepSettings:
     #: this far (a press or a row sways it less; the most upright pulls move a lumbar sensor
     #: 20-30 deg).
     min_swing_deg: float = 20.0
+    #: Within a set, a rep need swing only this fraction of the set's largest rep so far
+    #: (never more than ``min_swing_deg``): a lifter whose trunk moves 20-25 deg does not
+    #: reach 20 on every rep, as reps vary by a fifth or more, while a press or a row, which
+    #: never made a 20 deg rep, starts no set to lower it.
+    set_swing_fraction: float = 0.6
     #: A lockout comes back to upright: it may stop short of the posture the lifter bent
     #: down from by at most this fraction of the bend (an abandoned set-up stops halfway).
     max_short_of_upright: float = 0.3
@@ -173,6 +179,7 @@ class RepCounter:
         self._first: RepTicks | None = None  # a set's first rep, until a second one comes
         self._first_rise: Rise | None = None
         self._pulls_mps: list[float] = []
+        self._largest_swing_deg = 0.0  # of the set's reps so far
         self._last_end: int | None = None
         self._rhythm = SetRhythm(settings.rhythm, history, motion_role, rate_hz)
         self._meter = RiseMeter(history, motion_role, rate_hz, settings, filters.hinge)
@@ -234,7 +241,8 @@ class RepCounter:
         if bend.bent_again is None and short_of_upright(bend, self.settings.max_short_of_upright):
             self._excursions.bend_goes_on()
         returned = self._returned_standing(rise)
-        if not returned or self._faster_than_the_set(rise):  # returned, but too fast: stood up
+        # Returned, but faster than the set: stood up.
+        if not returned or faster_than_the_set(self.settings, self._pulls_mps, rise):
             self._close_lone_first(reps, stood_up_after=returned)
             return
         votes = not (self._walked or self._replaying)  # one turn per look at the data
@@ -258,6 +266,11 @@ class RepCounter:
         rep = RepTicks(rise.began, rise.reached, end, bend.bottom.tick, bend.top.tick, face_side)
         self._last_end = end
         self._pulls_mps.append(rise.climb_mps)
+        self._largest_swing_deg = max(self._largest_swing_deg, bend.bottom.deg - bend.top.deg)
+        s = self.settings
+        self._excursions.set_swing(
+            min(s.min_swing_deg, s.set_swing_fraction * self._largest_swing_deg)
+        )
         hidden = self._rhythm.hidden_before(Beat(rise.start, rep.lockout, rep.end))
         if self._first is None and len(self._pulls_mps) == 1:
             self._first, self._first_rise = rep, rise
@@ -278,8 +291,7 @@ class RepCounter:
             if lone_lift(self.settings, rise, stood_up_after):
                 reps.append(self._first)
             else:
-                self._pulls_mps.clear()
-                self._rhythm.clear()
+                self._forget_set()
         self._first = self._first_rise = None
 
     def _turn_round(self, since: int, reps: list[RepTicks]) -> None:
@@ -288,8 +300,7 @@ class RepCounter:
         self._history.hinge_sign = -self._history.hinge_sign
         self._sign = -self._sign
         self._first = self._first_rise = self._waiting = None
-        self._pulls_mps.clear()
-        self._rhythm.clear()
+        self._forget_set()
         self._excursions = Excursions(self.settings.min_swing_deg, self._hold_ticks)
         self._replaying = True
         for offset, deg in enumerate(self._history.hinge_deg(since, self._now)):
@@ -298,7 +309,7 @@ class RepCounter:
 
     def _returned_standing(self, rise: Rise) -> bool:
         """Principles 2, 3 and 5 of the module docstring (1 is the zigzag's swing; 4 is
-        ``_faster_than_the_set``; the lone-rep half of 5 is ``lone_lift``)."""
+        ``faster_than_the_set``; the lone-rep half of 5 is ``lone_lift``)."""
         s, bend = self.settings, rise.bend
         if short_of_upright(bend, s.max_short_of_upright):
             return False
@@ -315,20 +326,6 @@ class RepCounter:
         pelvis = self._history.pelvis_deg(bend.top.tick, bend.top.tick)
         return not float(pelvis[0]) < -s.seated_pelvis_deg  # NaN (unknown) compares False
 
-    def _faster_than_the_set(self, rise: Rise) -> bool:
-        """Principle 4 for a rise after a set's pulls: the set's last rise may not climb
-        faster than the pull before it, the set's most tired (beyond the climb's noise); a
-        rise mid-set neither faster than an unloaded stand-up nor than the fastest pull so
-        far (by more after the first pull alone, from a dead stop)."""
-        s = self.settings
-        if not self._pulls_mps:
-            return False
-        if rise.final:
-            pace_mps = s.unloaded_speed_ratio * self._pulls_mps[-1]
-            return rise.climb_mps > max(pace_mps, s.pace_noise_mps)
-        ratio = s.first_pull_ratio if len(self._pulls_mps) == 1 else s.unloaded_speed_ratio
-        return rise.climb_mps > max(ratio * max(self._pulls_mps), s.unloaded_speed_mps)
-
     def _set_closed(self, tick: int, reps: list[RepTicks]) -> bool:
         """True once, when the set has gone ``max_rest_in_set_s`` without a rep."""
         if self._last_end is None or tick - self._last_end < self._rest_ticks:
@@ -337,9 +334,30 @@ class RepCounter:
             return False  # a rep of this set may still be under way
         self._close_lone_first(reps)
         self._last_end = None
+        self._forget_set()
+        return True
+
+    def _forget_set(self) -> None:
+        """No set under way: forget its pace, its rhythm and how far its reps swung."""
         self._pulls_mps.clear()
         self._rhythm.clear()
-        return True
+        self._largest_swing_deg = 0.0
+        self._excursions.set_swing(self.settings.min_swing_deg)
+
+
+def faster_than_the_set(settings: RepSettings, pulls_mps: list[float], rise: Rise) -> bool:
+    """Principle 4 for a rise after a set's pulls (``pulls_mps``, their climbs): the set's
+    last rise may not climb faster than the pull before it, the set's most tired (beyond
+    the climb's noise); a rise mid-set neither faster than an unloaded stand-up nor than the
+    fastest pull so far (by more after the first pull alone, from a dead stop)."""
+    s = settings
+    if not pulls_mps:
+        return False
+    if rise.final:
+        pace_mps = s.unloaded_speed_ratio * pulls_mps[-1]
+        return rise.climb_mps > max(pace_mps, s.pace_noise_mps)
+    ratio = s.first_pull_ratio if len(pulls_mps) == 1 else s.unloaded_speed_ratio
+    return rise.climb_mps > max(ratio * max(pulls_mps), s.unloaded_speed_mps)
 
 
 def lone_lift(settings: RepSettings, rise: Rise, stood_up_after: bool) -> bool:
