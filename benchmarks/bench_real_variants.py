@@ -14,6 +14,11 @@ with ``backspotter evaluate``'s targets (``processing/offline/real_targets.py``)
   path is kept (angular rates scaled by 1/stretch) and the accelerometer's part beyond
   gravity (gravity taken from the pipeline's own orientation filter) by 1/stretch^2, so
   climb speeds scale as a slower movement's would;
+- swinging 0.8 or 0.7 times as far: a lifter whose trunk moves less (the issue names
+  20-30 deg). Every sample's "up" (from the pipeline's own orientation filter) is turned
+  back towards the recording's first posture to that share of its angle from it, the
+  accelerometer's part beyond gravity turned with it and scaled, and the angular rates
+  scaled;
 - read by a worse sensor: one unit of a supported device's chip, its errors drawn once
   within that chip's datasheet tolerances (``sensor/sim/devices.py``: offsets, scale and
   cross-axis errors, noise, bias walk, warm-up) and added to what the real sensor read. The
@@ -55,6 +60,9 @@ REAL = Path(__file__).resolve().parents[2] / "shared" / "real"
 DECIMATE_BY = 8
 #: ...so that 200 Hz becomes 25 Hz.
 DECIMATE_FROM_HZ = 150.0
+#: The posture a smaller swing is scaled about: the mean over the recording's first this
+#: many seconds.
+FIRST_POSTURE_S = 0.3
 #: Seed of the worse sensors' units: each variant's unit reads every recording.
 UNIT_SEED = 20261207
 
@@ -109,6 +117,38 @@ def stretched(factor: float) -> Variant:
     return apply
 
 
+def smaller_swing(factor: float) -> Variant:
+    """Every orientation ``factor`` of its angle from the recording's first posture (the
+    mean "up" of its first ``FIRST_POSTURE_S``), about the same axis."""
+
+    def apply(batch: SampleBatch) -> SampleBatch:
+        """The batch with its tilts, movements and rates scaled."""
+        up = OrientationFilter().update(batch).up
+        first = batch.t_s < batch.t_s[0] + FIRST_POSTURE_S
+        start = up[first].mean(axis=0)
+        start /= np.linalg.norm(start)
+        axis = np.cross(start, up)
+        sin_angle = np.linalg.norm(axis, axis=1)
+        angle = np.arctan2(sin_angle, up @ start)
+        turn = turned_by(axis / np.maximum(sin_angle, 1e-12)[:, None], (factor - 1.0) * angle)
+        gravity_mps2 = GRAVITY_MPS2 * up
+        moving_mps2 = batch.accel_mps2 - gravity_mps2
+        accel_mps2 = np.einsum("nij,nj->ni", turn, gravity_mps2 + factor * moving_mps2)
+        return replace(batch, accel_mps2=accel_mps2, gyro_rps=batch.gyro_rps * factor)
+
+    return apply
+
+
+def turned_by(axes: FloatArray, angles_rad: FloatArray) -> FloatArray:
+    """Rotation matrices about unit ``axes`` by ``angles_rad`` (Rodrigues' formula)."""
+    cross = np.zeros((len(angles_rad), 3, 3))
+    x, y, z = axes.T
+    cross[:, 0, 1], cross[:, 0, 2], cross[:, 1, 2] = -z, y, -x
+    cross[:, 1, 0], cross[:, 2, 0], cross[:, 2, 1] = z, -y, x
+    sin, cos = np.sin(angles_rad)[:, None, None], np.cos(angles_rad)[:, None, None]
+    return np.asarray(np.eye(3) + sin * cross + (1.0 - cos) * (cross @ cross), dtype=np.float64)
+
+
 def worse_sensor(device: str, chip: str, unit: int) -> Variant:
     """What unit number ``unit`` of ``chip`` in ``device`` (sensor/sim/devices.py) would
     have read: that unit's datasheet errors added to the real sensor's readings."""
@@ -131,6 +171,8 @@ VARIANTS: dict[str, Variant] = {
     "0.8x as long": stretched(0.8),
     "1.3x as long": stretched(1.3),
     "1.7x as long": stretched(1.7),
+    "swinging 0.8x as far": smaller_swing(0.8),
+    "swinging 0.7x as far": smaller_swing(0.7),
     "+ LSM6DS3 errors (Movesense)": worse_sensor("movesense", "LSM6DS3", 1),
     "+ MPU-6050 errors (WitMotion)": worse_sensor("witmotion", "MPU-6050", 2),
 }
