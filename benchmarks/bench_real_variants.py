@@ -19,6 +19,10 @@ with ``backspotter evaluate``'s targets (``processing/offline/real_targets.py``)
   back towards the recording's first posture to that share of its angle from it, the
   accelerometer's part beyond gravity turned with it and scaled, and the angular rates
   scaled;
+- paused 3 s at the top: a lifter who takes a breath standing between reps (the simulator's
+  lockout holds last at most 1.5 s). After every lockout the detector finds as recorded,
+  the stillest 0.5 s of the 1.5 s after it is repeated for 3 s, its gyroscope's mean taken
+  out (one-sensor recordings only);
 - read by a worse sensor: one unit of a supported device's chip, its errors drawn once
   within that chip's datasheet tolerances (``sensor/sim/devices.py``: offsets, scale and
   cross-axis errors, noise, bias walk, warm-up) and added to what the real sensor read. The
@@ -63,6 +67,10 @@ DECIMATE_FROM_HZ = 150.0
 #: The posture a smaller swing is scaled about: the mean over the recording's first this
 #: many seconds.
 FIRST_POSTURE_S = 0.3
+#: A pause at the top repeats the stillest this long...
+PAUSE_SOURCE_S = 0.5
+#: ...of this long after the lockout.
+PAUSE_SEARCH_S = 1.5
 #: Seed of the worse sensors' units: each variant's unit reads every recording.
 UNIT_SEED = 20261207
 
@@ -149,6 +157,47 @@ def turned_by(axes: FloatArray, angles_rad: FloatArray) -> FloatArray:
     return np.asarray(np.eye(3) + sin * cross + (1.0 - cos) * (cross @ cross), dtype=np.float64)
 
 
+def paused_at_top(pause_s: float) -> Variant:
+    """A still pause of ``pause_s`` after every lockout of a one-sensor recording, as the
+    detector finds them in the recording as recorded (None for two sensors)."""
+
+    def apply(batch: SampleBatch) -> SampleBatch | None:
+        """The batch with the pauses spliced in and everything after them later."""
+        if batch.role != "lumbar":
+            return None
+        result = analyze_recording(Recording({batch.role: batch}), PipelineConfig())
+        lockouts_s = [rep.lockout for lift_set in result.sets for rep in lift_set.reps]
+        return with_pauses(batch, lockouts_s, pause_s)
+
+    return apply
+
+
+def with_pauses(batch: SampleBatch, lockouts_s: Sequence[float], pause_s: float) -> SampleBatch:
+    """``batch`` with ``pause_s`` of standing still spliced in after each lockout: the
+    stillest ``PAUSE_SOURCE_S`` of the ``PAUSE_SEARCH_S`` after it, repeated."""
+    period_s = float(np.median(np.diff(batch.t_s)))
+    width = max(round(PAUSE_SOURCE_S / period_s), 3)
+    pieces: list[tuple[FloatArray, FloatArray, FloatArray]] = []
+    start, shift_s = 0, 0.0
+    for lockout_s in lockouts_s:
+        after = np.flatnonzero((batch.t_s >= lockout_s) & (batch.t_s < lockout_s + PAUSE_SEARCH_S))
+        if after.size <= width:
+            continue
+        turning = np.convolve(np.linalg.norm(batch.gyro_rps[after], axis=1), np.ones(width))
+        still = after[int(np.argmin(turning[width - 1 : after.size])) :][:width]
+        cut = int(still[-1]) + 1
+        kept = slice(start, cut)
+        pieces.append((batch.t_s[kept] + shift_s, batch.accel_mps2[kept], batch.gyro_rps[kept]))
+        repeat = np.resize(still, round(pause_s / period_s))
+        t_s = batch.t_s[cut - 1] + shift_s + period_s * np.arange(1, repeat.size + 1)
+        gyro_rps = batch.gyro_rps[repeat] - batch.gyro_rps[still].mean(axis=0)
+        pieces.append((t_s, batch.accel_mps2[repeat], gyro_rps))
+        start, shift_s = cut, shift_s + repeat.size * period_s
+    pieces.append((batch.t_s[start:] + shift_s, batch.accel_mps2[start:], batch.gyro_rps[start:]))
+    t_s, accel_mps2, gyro_rps = (np.concatenate(column) for column in zip(*pieces, strict=True))
+    return replace(batch, t_s=t_s, accel_mps2=accel_mps2, gyro_rps=gyro_rps)
+
+
 def worse_sensor(device: str, chip: str, unit: int) -> Variant:
     """What unit number ``unit`` of ``chip`` in ``device`` (sensor/sim/devices.py) would
     have read: that unit's datasheet errors added to the real sensor's readings."""
@@ -173,6 +222,7 @@ VARIANTS: dict[str, Variant] = {
     "1.7x as long": stretched(1.7),
     "swinging 0.8x as far": smaller_swing(0.8),
     "swinging 0.7x as far": smaller_swing(0.7),
+    "paused 3 s at the top": paused_at_top(3.0),
     "+ LSM6DS3 errors (Movesense)": worse_sensor("movesense", "LSM6DS3", 1),
     "+ MPU-6050 errors (WitMotion)": worse_sensor("witmotion", "MPU-6050", 2),
 }
