@@ -132,7 +132,7 @@ class Pipeline:
         self._history = TickHistory(self.roles, N_FEATURES, history_ticks)
         self._reference = UprightReference(self.config.posture, rate_hz, self.roles)
         signals, reps = self.config.signals, self.config.reps
-        self._signals = SignalConditioner(signals, rate_hz, reps.walking_mps2)
+        self._signals = SignalConditioner(signals, rate_hz, reps.walking_mps2, reps.min_swing_deg)
         self._counter = RepCounter(reps, rate_hz, self._history, self._motion_role, signals)
         self._alerter = FlexionAlerter(AlertSettings(threshold_deg))
         self._book = SetBook(

@@ -61,14 +61,17 @@ class CountingSignals:
 class SignalConditioner:
     """Turns the motion sensor's up vectors and vertical acceleration into counting signals."""
 
-    def __init__(self, settings: SignalSettings, rate_hz: float, walking_mps2: float) -> None:
-        """One filter stream per signal, designed for the tick rate."""
+    def __init__(
+        self, settings: SignalSettings, rate_hz: float, walking_mps2: float, rep_swing_deg: float
+    ) -> None:
+        """One filter stream per signal, designed for the tick rate; footfalls above
+        ``walking_mps2`` while the trunk swings less than ``rep_swing_deg`` are walking."""
         self._max_turn_deg = settings.walking_max_turn_dps / rate_hz
         self._steady_tilt = StreamFilter(settings.footfall_envelope, rate_hz)
         self._last_steady_deg = float("nan")
         min_walk_ticks = round(settings.walking_min_s * rate_hz)
-        self._face = FaceSide(walking_mps2, min_walk_ticks)
-        self._pelvis_face = FaceSide(walking_mps2, min_walk_ticks)
+        self._face = FaceSide(walking_mps2, min_walk_ticks, rep_swing_deg)
+        self._pelvis_face = FaceSide(walking_mps2, min_walk_ticks, rep_swing_deg)
         self._hinge = StreamFilter(settings.hinge, rate_hz)
         self._pelvis = StreamFilter(settings.hinge, rate_hz)
         self._band = StreamFilter(settings.footfall_band, rate_hz)

@@ -12,6 +12,7 @@ changes.
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from sensor.samples import FloatArray
 
@@ -29,15 +30,24 @@ class FaceSide:
     departure from the walking tilt. Before that, a forward bend tips the back, and the face
     on it, further from vertical than anything else a lifter does (standing, leaning back),
     so forward is the side of the largest tilt. Either may change the sign early in a
-    session, until the first deep bend.
+    session, until the first deep bend. Walking also holds the trunk steady: footfall-level
+    shaking while the trunk swings as far as a rep is the reps' own (quick touch-and-go
+    reps shake the sensor as hard as steps do), and taken for walking it would set the
+    walking posture bent over.
     """
 
-    def __init__(self, walking_mps2: float, min_walk_ticks: int) -> None:
+    def __init__(self, walking_mps2: float, min_walk_ticks: int, rep_swing_deg: float) -> None:
         """Start with nothing seen: forward counts as positive until a tilt is. Footfalls
-        above ``walking_mps2`` are walking once they have lasted ``min_walk_ticks``."""
+        above ``walking_mps2`` are walking once they have lasted ``min_walk_ticks``, unless
+        the tilt swung ``rep_swing_deg`` or more over those ticks."""
         self._walking_mps2 = walking_mps2
         self._min_walk_ticks = min_walk_ticks
+        self._rep_swing_deg = rep_swing_deg
         self._steps_ticks = 0  # length of the run of footfalls the last block ended in
+        #: The tilt blocks of the run of steps under way, enough of them to reach back
+        #: ``min_walk_ticks - 1`` ticks before the newest (joined only when steps walk).
+        self._run_deg: list[FloatArray] = []
+        self._run_ticks = 0
         self._walk_sum_deg = 0.0
         self._walk_ticks = 0
         self._low_deg = float("inf")
@@ -54,7 +64,8 @@ class FaceSide:
         # argument handling costs as much as the rest of this method.
         seen = ~np.isnan(tilt_deg)
         footfall = np.where(np.isnan(footfall_mps2), 0.0, footfall_mps2)
-        walking = self._walking(seen & (footfall > self._walking_mps2))
+        steps = seen & (footfall > self._walking_mps2)
+        walking = self._steady(tilt_deg, steps, self._walking(steps))
         if self._settled(tilt_deg, walking):
             return self._as_before(tilt_deg.size)
         walk_sum = self._walk_sum_deg + np.where(walking, tilt_deg, 0.0).cumsum()
@@ -89,6 +100,29 @@ class FaceSide:
         """:meth:`signs` for a block that changed nothing."""
         walked = self._walk_sum_deg / self._walk_ticks if self._walk_ticks else np.nan
         return np.full(ticks, self._sign), np.full(ticks, walked), np.zeros(ticks, dtype=bool)
+
+    def _steady(self, tilt_deg: FloatArray, steps: np.ndarray, walking: np.ndarray) -> np.ndarray:
+        """``walking`` where the tilt swung less than a rep over the ``min_walk_ticks`` up
+        to each tick. Those ticks are all steps, so a block without any (the usual one)
+        breaks the run and needs no tilts kept."""
+        if not steps.any():
+            self._run_deg.clear()
+            self._run_ticks = 0
+            return walking
+        width = self._min_walk_ticks
+        self._run_deg.append(tilt_deg)
+        self._run_ticks += tilt_deg.size
+        while self._run_ticks - self._run_deg[0].size >= width - 1 + tilt_deg.size:
+            self._run_ticks -= self._run_deg.pop(0).size
+        if width <= 1 or not walking.any():
+            return walking
+        tilts = np.concatenate(self._run_deg)
+        missing = np.full(max(width - 1 + tilt_deg.size - tilts.size, 0), np.nan)
+        windows = sliding_window_view(np.concatenate((missing, tilts)), width)[-tilt_deg.size :]
+        # A walking tick's window is all steps, each with its tilt seen: NaN (a tilt
+        # unseen, or before the data) only reaches windows whose ticks are not walking.
+        swing_deg = windows.max(axis=1) - windows.min(axis=1)
+        return np.asarray(walking & ~(swing_deg >= self._rep_swing_deg))
 
     def _walking(self, steps: np.ndarray) -> np.ndarray:
         """Per tick: inside a run of footfalls that has lasted ``min_walk_ticks`` so far.
