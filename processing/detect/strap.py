@@ -112,7 +112,9 @@ class FaceSide:
         width = self._min_walk_ticks
         self._run_deg.append(tilt_deg)
         self._run_ticks += tilt_deg.size
-        while self._run_ticks - self._run_deg[0].size >= width - 1 + tilt_deg.size:
+        while len(self._run_deg) > 1 and (
+            self._run_ticks - self._run_deg[0].size >= width - 1 + tilt_deg.size
+        ):
             self._run_ticks -= self._run_deg.pop(0).size
         if width <= 1 or not walking.any():
             return walking
