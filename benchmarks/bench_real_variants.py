@@ -112,17 +112,22 @@ def stretched(factor: float) -> Variant:
 
     def apply(batch: SampleBatch) -> SampleBatch:
         """The batch with its time stretched and its rates and accelerations scaled."""
-        up = OrientationFilter().update(batch).up
-        gravity_mps2 = GRAVITY_MPS2 * up
-        moving_mps2 = (batch.accel_mps2 - gravity_mps2) / factor**2
+        gravity_mps2, moving_mps2 = gravity_and_movement(batch)
         return replace(
             batch,
             t_s=batch.t_s * factor,
-            accel_mps2=gravity_mps2 + moving_mps2,
+            accel_mps2=gravity_mps2 + moving_mps2 / factor**2,
             gyro_rps=batch.gyro_rps / factor,
         )
 
     return apply
+
+
+def gravity_and_movement(batch: SampleBatch) -> tuple[FloatArray, FloatArray]:
+    """The accelerometer's readings split into gravity, along the "up" the pipeline's own
+    orientation filter finds, and the rest, the movement's own acceleration (m/s^2)."""
+    gravity_mps2 = GRAVITY_MPS2 * OrientationFilter().update(batch).up
+    return gravity_mps2, batch.accel_mps2 - gravity_mps2
 
 
 def smaller_swing(factor: float) -> Variant:
@@ -131,7 +136,8 @@ def smaller_swing(factor: float) -> Variant:
 
     def apply(batch: SampleBatch) -> SampleBatch:
         """The batch with its tilts, movements and rates scaled."""
-        up = OrientationFilter().update(batch).up
+        gravity_mps2, moving_mps2 = gravity_and_movement(batch)
+        up = gravity_mps2 / GRAVITY_MPS2
         first = batch.t_s < batch.t_s[0] + FIRST_POSTURE_S
         start = up[first].mean(axis=0)
         start /= np.linalg.norm(start)
@@ -139,8 +145,6 @@ def smaller_swing(factor: float) -> Variant:
         sin_angle = np.linalg.norm(axis, axis=1)
         angle = np.arctan2(sin_angle, up @ start)
         turn = turned_by(axis / np.maximum(sin_angle, 1e-12)[:, None], (factor - 1.0) * angle)
-        gravity_mps2 = GRAVITY_MPS2 * up
-        moving_mps2 = batch.accel_mps2 - gravity_mps2
         accel_mps2 = np.einsum("nij,nj->ni", turn, gravity_mps2 + factor * moving_mps2)
         return replace(batch, accel_mps2=accel_mps2, gyro_rps=batch.gyro_rps * factor)
 

@@ -44,10 +44,8 @@ class FaceSide:
         self._min_walk_ticks = min_walk_ticks
         self._rep_swing_deg = rep_swing_deg
         self._steps_ticks = 0  # length of the run of footfalls the last block ended in
-        #: The tilt blocks of the run of steps under way, enough of them to reach back
-        #: ``min_walk_ticks - 1`` ticks before the newest (joined only when steps walk).
-        self._run_deg: list[FloatArray] = []
-        self._run_ticks = 0
+        #: The last ``min_walk_ticks - 1`` tilts of the run of steps under way.
+        self._run_deg: FloatArray = np.empty(0)
         self._walk_sum_deg = 0.0
         self._walk_ticks = 0
         self._low_deg = float("inf")
@@ -106,21 +104,15 @@ class FaceSide:
         to each tick. Those ticks are all steps, so a block without any (the usual one)
         breaks the run and needs no tilts kept."""
         if not steps.any():
-            self._run_deg.clear()
-            self._run_ticks = 0
+            self._run_deg = tilt_deg[:0]
             return walking
         width = self._min_walk_ticks
-        self._run_deg.append(tilt_deg)
-        self._run_ticks += tilt_deg.size
-        while len(self._run_deg) > 1 and (
-            self._run_ticks - self._run_deg[0].size >= width - 1 + tilt_deg.size
-        ):
-            self._run_ticks -= self._run_deg.pop(0).size
+        tilts = np.concatenate((self._run_deg, tilt_deg))
+        self._run_deg = tilts[max(tilts.size - (width - 1), 0) :]
         if width <= 1 or not walking.any():
             return walking
-        tilts = np.concatenate(self._run_deg)
-        missing = np.full(max(width - 1 + tilt_deg.size - tilts.size, 0), np.nan)
-        windows = sliding_window_view(np.concatenate((missing, tilts)), width)[-tilt_deg.size :]
+        missing = np.full(width - 1 + tilt_deg.size - tilts.size, np.nan)
+        windows = sliding_window_view(np.concatenate((missing, tilts)), width)
         # A walking tick's window is all steps, each with its tilt seen: NaN (a tilt
         # unseen, or before the data) only reaches windows whose ticks are not walking.
         swing_deg = windows.max(axis=1) - windows.min(axis=1)
